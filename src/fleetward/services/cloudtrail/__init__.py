@@ -1,0 +1,3 @@
+"""cloudtrail service."""
+
+MODULES: tuple[str, ...] = ()

@@ -1,0 +1,3 @@
+"""iam service."""
+
+MODULES: tuple[str, ...] = ()

@@ -1,0 +1,3 @@
+"""kms service."""
+
+MODULES: tuple[str, ...] = ()

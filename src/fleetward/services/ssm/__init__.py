@@ -1,0 +1,3 @@
+"""ssm service."""
+
+MODULES: tuple[str, ...] = ()

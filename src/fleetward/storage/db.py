@@ -1,0 +1,265 @@
+"""The thin database layer every request runs on.
+
+SQLAlchemy and Alembic own the schema (``storage/migrations``); requests
+run hand-written, portable SQL on the raw drivers: ``sqlite3`` called in
+the event loop (a point read costs ~30 µs; aiosqlite and SQLAlchemy's async
+layer cost 2-40x more) and ``asyncpg`` for PostgreSQL. Statements use ``?``
+placeholders; the PostgreSQL backend rewrites them to ``$n`` once per
+statement text.
+
+SQLite: one writer connection guarded by an asyncio lock (a write
+transaction may span awaits; the lock keeps others out of it) opened with
+``BEGIN IMMEDIATE``, and one reader connection in autocommit mode (WAL lets
+it read while a write is open). PostgreSQL: a connection pool; each write
+transaction takes its own connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+__all__ = ["Conn", "Database", "DatabaseError", "IntegrityError", "open_database"]
+
+
+class DatabaseError(Exception):
+    """A storage failure (translated at the service boundary)."""
+
+
+class IntegrityError(DatabaseError):
+    """A unique or foreign-key constraint was violated."""
+
+
+Row = Any  # sqlite3.Row or asyncpg.Record: both index by position and name
+
+
+class Conn(Protocol):
+    async def fetchone(self, sql: str, *args: Any) -> Row | None: ...
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]: ...
+    async def execute(self, sql: str, *args: Any) -> int: ...
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+class Database(Protocol):
+    dialect: str
+    url: str
+
+    def read(self) -> Any: ...  # async context manager yielding a Conn
+    def write(self) -> Any: ...  # async context manager yielding a Conn inside one transaction
+    async def fetchone(self, sql: str, *args: Any) -> Row | None: ...
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]: ...
+    async def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------- SQLite
+
+
+class _SqliteConn:
+    __slots__ = ("_c",)
+
+    def __init__(self, c: sqlite3.Connection) -> None:
+        self._c = c
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        try:
+            return self._c.execute(sql, args).fetchone()
+        except sqlite3.IntegrityError as e:
+            raise IntegrityError(str(e)) from e
+        except sqlite3.Error as e:
+            raise DatabaseError(str(e)) from e
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        try:
+            return self._c.execute(sql, args).fetchall()
+        except sqlite3.Error as e:
+            raise DatabaseError(str(e)) from e
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        try:
+            return self._c.execute(sql, args).rowcount
+        except sqlite3.IntegrityError as e:
+            raise IntegrityError(str(e)) from e
+        except sqlite3.Error as e:
+            raise DatabaseError(str(e)) from e
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        try:
+            self._c.executemany(sql, rows)
+        except sqlite3.IntegrityError as e:
+            raise IntegrityError(str(e)) from e
+        except sqlite3.Error as e:
+            raise DatabaseError(str(e)) from e
+
+
+class SqliteDatabase:
+    """SQLite in WAL mode; ``synchronous`` is NORMAL (survives a process
+    crash) or FULL (also survives power loss)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
+        self.url = f"sqlite:///{path}"
+        self.path = path
+        self._writer = self._connect(path, synchronous)
+        self._reader = self._connect(path, synchronous)
+        self._lock = asyncio.Lock()
+        self._w = _SqliteConn(self._writer)
+        self._r = _SqliteConn(self._reader)
+
+    @staticmethod
+    def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
+        c = sqlite3.connect(path, isolation_level=None, check_same_thread=False, cached_statements=512)
+        c.row_factory = sqlite3.Row
+        c.execute("PRAGMA journal_mode=WAL")
+        c.execute(f"PRAGMA synchronous={synchronous}")
+        c.execute("PRAGMA busy_timeout=5000")
+        c.execute("PRAGMA foreign_keys=ON")
+        return c
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Conn]:
+        yield self._r
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Conn]:
+        async with self._lock:
+            try:
+                self._writer.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                raise DatabaseError(str(e)) from e
+            try:
+                yield self._w
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            try:
+                self._writer.execute("COMMIT")
+            except sqlite3.Error as e:
+                self._writer.execute("ROLLBACK")
+                raise DatabaseError(str(e)) from e
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        return await self._r.fetchone(sql, *args)
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        return await self._r.fetchall(sql, *args)
+
+    async def close(self) -> None:
+        self._reader.close()
+        self._writer.close()
+
+
+# ------------------------------------------------------------ PostgreSQL
+
+_QMARK = re.compile(r"\?")
+_pg_sql: dict[str, str] = {}
+
+
+def _to_pg(sql: str) -> str:
+    out = _pg_sql.get(sql)
+    if out is None:
+        n = iter(range(1, 10_000))
+        out = _QMARK.sub(lambda _m: f"${next(n)}", sql)
+        _pg_sql[sql] = out
+    return out
+
+
+class _PgConn:
+    __slots__ = ("_c",)
+
+    def __init__(self, c: Any) -> None:
+        self._c = c
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        import asyncpg
+
+        try:
+            return await self._c.fetchrow(_to_pg(sql), *args)
+        except asyncpg.UniqueViolationError as e:
+            raise IntegrityError(str(e)) from e
+        except asyncpg.PostgresError as e:
+            raise DatabaseError(str(e)) from e
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        import asyncpg
+
+        try:
+            return list(await self._c.fetch(_to_pg(sql), *args))
+        except asyncpg.PostgresError as e:
+            raise DatabaseError(str(e)) from e
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        import asyncpg
+
+        try:
+            status = await self._c.execute(_to_pg(sql), *args)
+        except (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolationError) as e:
+            raise IntegrityError(str(e)) from e
+        except asyncpg.PostgresError as e:
+            raise DatabaseError(str(e)) from e
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        import asyncpg
+
+        try:
+            await self._c.executemany(_to_pg(sql), rows)
+        except (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolationError) as e:
+            raise IntegrityError(str(e)) from e
+        except asyncpg.PostgresError as e:
+            raise DatabaseError(str(e)) from e
+
+
+class PostgresDatabase:
+    dialect = "postgresql"
+
+    def __init__(self, url: str, pool: Any) -> None:
+        self.url = url
+        self._pool = pool
+
+    @classmethod
+    async def connect(cls, url: str, *, min_size: int = 2, max_size: int = 16) -> PostgresDatabase:
+        import asyncpg
+
+        dsn = url.replace("postgresql+psycopg://", "postgresql://").replace("postgresql+asyncpg://", "postgresql://")
+        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+        return cls(url, pool)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Conn]:
+        async with self._pool.acquire() as c:
+            yield _PgConn(c)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Conn]:
+        async with self._pool.acquire() as c, c.transaction():
+            yield _PgConn(c)
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        async with self.read() as c:
+            return await c.fetchone(sql, *args)
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        async with self.read() as c:
+            return await c.fetchall(sql, *args)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
+async def open_database(url: str, *, synchronous: str = "NORMAL") -> SqliteDatabase | PostgresDatabase:
+    """Open the database named by ``url`` (``sqlite:///path`` or ``postgresql://...``).
+
+    Migrations must have run first (``storage.migrate.upgrade``).
+    """
+    if url.startswith("sqlite:///"):
+        return SqliteDatabase(Path(url[len("sqlite:///") :]), synchronous=synchronous)
+    if url.startswith("postgresql"):
+        return await PostgresDatabase.connect(url)
+    raise DatabaseError(f"unsupported database URL scheme: {url.split(':', 1)[0]}")

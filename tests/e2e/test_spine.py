@@ -1,0 +1,101 @@
+"""The spine end to end: routing, validation, errors, serialization, on a dev server."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import botocore.exceptions
+import pytest
+
+from tests.support.server import Server, signed_request
+
+
+def test_get_caller_identity_boto3(dev_server: Server) -> None:
+    ident = dev_server.client("sts").get_caller_identity()
+    assert ident["Account"] == "123456789012"
+    assert ident["Arn"].startswith("arn:aws:iam::123456789012:")
+    assert ident["ResponseMetadata"]["RequestId"]
+
+
+def test_get_caller_identity_aws_cli(dev_server: Server) -> None:
+    out = dev_server.aws("sts", "get-caller-identity", check=True)
+    assert json.loads(out.stdout)["Account"] == "123456789012"
+
+
+def test_enum_validation_message(dev_server: Server) -> None:
+    out = dev_server.aws("ssm", "put-parameter", "--name", "x", "--value", "y", "--type", "Bogus")
+    assert out.returncode != 0
+    assert (
+        "(ValidationException) when calling the PutParameter operation: 1 validation error detected: "
+        "Value 'Bogus' at 'type' failed to satisfy constraint: Member must satisfy enum value set: "
+        "[String, StringList, SecureString]"
+    ) in out.stderr
+
+
+def test_several_validation_errors_are_counted(dev_server: Server) -> None:
+    ssm = dev_server.client("ssm")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ssm.get_parameters_by_path(Path="/a", MaxResults=11, ParameterFilters=[{"Key": "tag:" + "x" * 200}])
+    err = e.value.response["Error"]
+    assert err["Code"] == "ValidationException"
+    assert err["Message"].startswith("2 validation errors detected: ")
+    assert "Value '11' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 10" in err["Message"]
+    assert "at 'parameterFilters.1.member.key' failed to satisfy constraint: Member must have length less than or equal to 132" in err["Message"]
+
+
+def test_required_member_missing(dev_server: Server) -> None:
+    status, headers, body = signed_request(
+        dev_server.endpoint, b"{}",
+        {"X-Amz-Target": "AmazonSSM.GetParameter", "Content-Type": "application/x-amz-json-1.1"}, service="ssm",
+    )
+    payload = json.loads(body)
+    assert status == 400
+    assert payload["__type"] == "ValidationException"
+    assert payload["message"] == "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null"
+    assert headers["x-amzn-RequestId"]
+
+
+def test_unknown_target(dev_server: Server) -> None:
+    req = urllib.request.Request(
+        dev_server.endpoint, data=b"{}", method="POST",
+        headers={"X-Amz-Target": "AmazonSSM.NoSuchThing", "Content-Type": "application/x-amz-json-1.1"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=5)
+    assert json.loads(e.value.read())["__type"] == "UnknownOperationException"
+    assert e.value.headers["X-Amzn-ErrorType"] == "UnknownOperationException"
+
+
+def test_missing_authentication_json(dev_server: Server) -> None:
+    req = urllib.request.Request(
+        dev_server.endpoint, data=b"{}", method="POST",
+        headers={"X-Amz-Target": "AmazonSSM.DescribeParameters", "Content-Type": "application/x-amz-json-1.1"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=5)
+    assert json.loads(e.value.read())["__type"] == "MissingAuthenticationTokenException"
+
+
+def test_missing_authentication_query(dev_server: Server) -> None:
+    req = urllib.request.Request(dev_server.endpoint, data=b"Action=GetCallerIdentity&Version=2011-06-15", method="POST",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=5)
+    body = e.value.read().decode()
+    assert "<Code>MissingAuthenticationToken</Code>" in body
+    assert e.value.code == 403
+
+
+def test_unimplemented_operation_is_a_parseable_error(dev_server: Server) -> None:
+    ssm = dev_server.client("ssm")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ssm.list_ops_metadata()
+    assert e.value.response["Error"]["Code"] == "InvalidAction"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_healthz(dev_server: Server) -> None:
+    with urllib.request.urlopen(f"{dev_server.endpoint}/healthz", timeout=5) as r:
+        assert json.loads(r.read()) == {"status": "ok"}
