@@ -1,96 +1,27 @@
-"""The ``fleetward`` command."""
+"""The ``fleetward`` command: one sub-command module each (``register(sub)``)."""
 
 from __future__ import annotations
 
 import argparse
-import logging
-import os
+import importlib
 import sys
 from collections.abc import Sequence
 
-from fleetward.server.settings import OPTION_HELP, load_settings
+__all__ = ["COMMAND_MODULES", "main"]
 
-__all__ = ["main"]
-
-
-def _server_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("server", help="run the API server", description="Run the fleetward API server.")
-    p.add_argument("--config", help="TOML settings file (also FLEETWARD_CONFIG)")
-    p.add_argument("--data-dir", help=OPTION_HELP["data_dir"])
-    p.add_argument("--host", help=OPTION_HELP["host"])
-    p.add_argument("--port", type=int, help=OPTION_HELP["port"])
-    p.add_argument("--database-url", help=OPTION_HELP["database_url"])
-    p.add_argument("--durability", choices=["normal", "full"], help=OPTION_HELP["durability"])
-    p.add_argument("--region", help=OPTION_HELP["region"])
-    p.add_argument("--tls-cert", help=OPTION_HELP["tls_cert"])
-    p.add_argument("--tls-key", help=OPTION_HELP["tls_key"])
-    p.add_argument("--workers", type=int, help=OPTION_HELP["workers"])
-    p.add_argument("--log-level", help=OPTION_HELP["log_level"])
-    p.add_argument("--dev", action="store_true", default=None, help=OPTION_HELP["dev"])
-    p.add_argument("--test-mode", action="store_true", default=None, help=OPTION_HELP["test_mode"])
-    p.add_argument("--no-audit", dest="audit", action="store_false", default=None, help=OPTION_HELP["audit"])
-    p.epilog = "Every option can also be set as FLEETWARD_<OPTION> (e.g. FLEETWARD_PORT=8470) or in the TOML file."
-
-
-def _run_server(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    settings = load_settings(
-        args.config,
-        data_dir=args.data_dir,
-        host=args.host,
-        port=args.port,
-        database_url=args.database_url,
-        durability=args.durability,
-        region=args.region,
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        workers=args.workers,
-        log_level=args.log_level,
-        dev=args.dev,
-        test_mode=args.test_mode,
-        audit=args.audit,
-    )
-    try:
-        settings.check()
-    except ValueError as e:
-        print(f"fleetward: {e}", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
-    scheme = "https" if settings.tls_cert else "http"
-    endpoint = f"{scheme}://{settings.host}:{settings.port}"
-    if settings.dev:
-        print("!" * 72 + "\n!! DEV MODE: any access key is the administrator of 123456789012.\n"
-              "!! State is throwaway; POST /_fleetward/reset wipes it. Never use in production.\n" + "!" * 72)
-    print(f"fleetward listening on {endpoint}")
-    print(f"  aws --endpoint-url {endpoint} --region {settings.region} sts get-caller-identity")
-    # Workers are separate processes: hand them the settings through the environment.
-    for name in ("data_dir", "database_url", "durability", "region", "dev", "test_mode", "audit", "log_level"):
-        os.environ[f"FLEETWARD_{name.upper()}"] = str(getattr(settings, name))
-    uvicorn.run(
-        "fleetward.server.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers if settings.workers > 1 else None,
-        ssl_certfile=settings.tls_cert or None,
-        ssl_keyfile=settings.tls_key or None,
-        access_log=False,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=10,
-    )
-    return 0
+# Each module defines ``register(subparsers)``, adding its parsers with
+# ``set_defaults(func=handler)``; handlers return the exit status.
+COMMAND_MODULES = ("server",)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fleetward", description="Self-hosted AWS-compatible Systems Manager.")
     sub = parser.add_subparsers(dest="command", required=True)
-    _server_parser(sub)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"fleetward.cli.{name}").register(sub)
     args = parser.parse_args(argv)
-    if args.command == "server":
-        return _run_server(args)
-    parser.error(f"unknown command {args.command}")
-    return 2
+    status: int = args.func(args)
+    return status
 
 
 if __name__ == "__main__":

@@ -104,6 +104,7 @@ def build_app(settings: Settings) -> AsgiApp:
             env=env,
             clock=clock,
         )
+        app.admin.update(env.admin)
         tasks = [asyncio.ensure_future(worker()) for worker in env.background]
         state.update(db=db, audit=audit, env=env, registry=registry, tasks=tasks)
 

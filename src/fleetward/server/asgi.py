@@ -91,7 +91,7 @@ class AsgiApp:
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         method = scope["method"]
         path = scope.get("raw_path") or scope["path"].encode()
-        path_s = path.decode("latin-1") if isinstance(path, bytes) else path
+        path_s = path.decode("utf-8", "surrogateescape") if isinstance(path, bytes) else path
         client = scope.get("client")
         source_ip = client[0] if client else "127.0.0.1"
         admin = self.admin.get((method, path_s))
@@ -108,7 +108,7 @@ class AsgiApp:
         for k, v in header_list:
             lk = k.lower()
             headers[lk] = f"{headers[lk]},{v}" if lk in headers else v
-        req = HttpRequest(method, path_s.split("?", 1)[0], scope.get("query_string", b"").decode("latin-1"), header_list, body)
+        req = HttpRequest(method, path_s.split("?", 1)[0], scope.get("query_string", b"").decode("utf-8", "surrogateescape"), header_list, body)
         tls = None
         if scope.get("scheme") == "https":
             tls = {"tlsVersion": "TLSv1.3", "clientProvidedHostHeader": headers.get("host", "")}

@@ -37,6 +37,7 @@ from fleetward.protocol.errors import (
     InternalFailure,
     InvalidAction,
     MissingAuthenticationTokenException,
+    ServiceUnavailable,
     UnknownOperationException,
 )
 from fleetward.protocol.model import ServiceCatalog, ServiceInfo
@@ -134,6 +135,8 @@ class Pipeline:
     async def handle(self, req: HttpRequest, headers: dict[str, str], source_ip: str, tls: dict[str, str] | None) -> Response:
         call = Call(self.new_request_id(), req, headers, source_ip, tls, self.clock.now())
         try:
+            if self.env.extras.get("keyring") is None:
+                raise ServiceUnavailable("fleetward is sealed: run `fleetward unseal` on the server host")
             self.route(call)
             await self.authenticate(call)
             self.parse(call)

@@ -168,7 +168,7 @@ ODD_QUERY = [
 @pytest.mark.parametrize("presign", [False, True], ids=["header", "presigned"])
 def test_get_with_odd_query_and_path(url_path: str, presign: bool) -> None:
     req = sign("GET", url_path, ODD_QUERY, endpoint="http://localhost:8080", presign=presign)
-    assert req.path.startswith(url_path.split("/")[0] or "/")
+    assert req.path == url_path  # botocore puts the path on the wire as given
     check(req)
     moved = HttpRequest(req.method, req.path + "x", req.query, req.headers, req.body)
     assert rejected(moved).kind is SigV4ErrorKind.SIGNATURE_MISMATCH
@@ -487,7 +487,7 @@ def test_cache_is_bounded() -> None:
 def test_naive_now_is_refused() -> None:
     req = sign(headers=JSON_HEADERS, body=b"{}")
     with pytest.raises(ValueError):
-        verify(req, parse_auth(req), SECRET, now=datetime.now(), max_skew=SKEW)  # noqa: DTZ005
+        verify(req, parse_auth(req), SECRET, now=datetime.now(), max_skew=SKEW)
 
 
 def test_non_ascii_header_value_decoded_as_latin1_verifies() -> None:
