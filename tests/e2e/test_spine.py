@@ -41,25 +41,38 @@ def test_several_validation_errors_are_counted(dev_server: Server) -> None:
     err = e.value.response["Error"]
     assert err["Code"] == "ValidationException"
     assert err["Message"].startswith("2 validation errors detected: ")
-    assert "Value '11' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 10" in err["Message"]
-    assert "at 'parameterFilters.1.member.key' failed to satisfy constraint: Member must have length less than or equal to 132" in err["Message"]
+    assert (
+        "Value '11' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 10"
+        in err["Message"]
+    )
+    assert (
+        "at 'parameterFilters.1.member.key' failed to satisfy constraint: Member must have length less than or equal to 132"
+        in err["Message"]
+    )
 
 
 def test_required_member_missing(dev_server: Server) -> None:
     status, headers, body = signed_request(
-        dev_server.endpoint, b"{}",
-        {"X-Amz-Target": "AmazonSSM.GetParameter", "Content-Type": "application/x-amz-json-1.1"}, service="ssm",
+        dev_server.endpoint,
+        b"{}",
+        {"X-Amz-Target": "AmazonSSM.GetParameter", "Content-Type": "application/x-amz-json-1.1"},
+        service="ssm",
     )
     payload = json.loads(body)
     assert status == 400
     assert payload["__type"] == "ValidationException"
-    assert payload["message"] == "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null"
+    assert (
+        payload["message"]
+        == "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null"
+    )
     assert headers["x-amzn-RequestId"]
 
 
 def test_unknown_target(dev_server: Server) -> None:
     req = urllib.request.Request(
-        dev_server.endpoint, data=b"{}", method="POST",
+        dev_server.endpoint,
+        data=b"{}",
+        method="POST",
         headers={"X-Amz-Target": "AmazonSSM.NoSuchThing", "Content-Type": "application/x-amz-json-1.1"},
     )
     with pytest.raises(urllib.error.HTTPError) as e:
@@ -70,8 +83,13 @@ def test_unknown_target(dev_server: Server) -> None:
 
 def test_missing_authentication_json(dev_server: Server) -> None:
     req = urllib.request.Request(
-        dev_server.endpoint, data=b"{}", method="POST",
-        headers={"X-Amz-Target": "AmazonSSM.DescribeParameters", "Content-Type": "application/x-amz-json-1.1"},
+        dev_server.endpoint,
+        data=b"{}",
+        method="POST",
+        headers={
+            "X-Amz-Target": "AmazonSSM.DescribeParameters",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
     )
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req, timeout=5)
@@ -79,8 +97,12 @@ def test_missing_authentication_json(dev_server: Server) -> None:
 
 
 def test_missing_authentication_query(dev_server: Server) -> None:
-    req = urllib.request.Request(dev_server.endpoint, data=b"Action=GetCallerIdentity&Version=2011-06-15", method="POST",
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    req = urllib.request.Request(
+        dev_server.endpoint,
+        data=b"Action=GetCallerIdentity&Version=2011-06-15",
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req, timeout=5)
     body = e.value.read().decode()

@@ -29,8 +29,16 @@ class Server:
     """``fleetward server`` in a subprocess, initialised with ``fleetward init``
     unless ``dev``. ``admin`` holds the administrator's key pair."""
 
-    def __init__(self, data_dir: Path, *, dev: bool = False, database_url: str | None = None,
-                 test_mode: bool = True, extra: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        dev: bool = False,
+        database_url: str | None = None,
+        test_mode: bool = True,
+        extra: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.dev = dev
         self.database_url = database_url
@@ -43,9 +51,13 @@ class Server:
         self.log_path = data_dir / "server.log"
         self.admin: tuple[str, str] = ("AKIADEVANYKEY0000000", "dev-secret")
 
-    def cli(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, input: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         cmd = [sys.executable, "-m", "fleetward.cli.main", *args]
-        return subprocess.run(cmd, input=input, capture_output=True, text=True, check=check, env=self.env, timeout=120)
+        return subprocess.run(
+            cmd, input=input, capture_output=True, text=True, check=check, env=self.env, timeout=120
+        )
 
     def init(self, *args: str) -> None:
         db = ["--database-url", self.database_url] if self.database_url else []
@@ -59,8 +71,19 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if not self.dev and not (self.data_dir / "root.json").exists():
             self.init()
-        cmd = [sys.executable, "-m", "fleetward.cli.main", "server", "--data-dir", str(self.data_dir),
-               "--port", str(self.port), "--log-level", "warning", *self.extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "fleetward.cli.main",
+            "server",
+            "--data-dir",
+            str(self.data_dir),
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            *self.extra,
+        ]
         if self.dev:
             cmd.append("--dev")
         elif self.test_mode:
@@ -97,32 +120,63 @@ class Server:
 
     def client(self, service: str, creds: tuple[str, ...] | None = None, **kw: Any) -> Any:
         key, secret, *token = creds or self.admin
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
-                            aws_access_key_id=key, aws_secret_access_key=secret,
-                            aws_session_token=token[0] if token else None, config=NO_RETRY, **kw)
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            aws_session_token=token[0] if token else None,
+            config=NO_RETRY,
+            **kw,
+        )
 
     def admin_post(self, path: str, body: bytes = b"{}") -> bytes:
         req = urllib.request.Request(f"{self.endpoint}{path}", data=body, method="POST")
         with urllib.request.urlopen(req, timeout=10) as r:
             return bytes(r.read())
 
-    def aws(self, *args: str, creds: tuple[str, ...] | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
+    def aws(
+        self, *args: str, creds: tuple[str, ...] | None = None, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
         """Run the real aws CLI against this server."""
         key, secret, *token = creds or self.admin
-        env = {**self.env, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
-               "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+        env = {
+            **self.env,
+            "AWS_ACCESS_KEY_ID": key,
+            "AWS_SECRET_ACCESS_KEY": secret,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        }
         env.pop("AWS_PROFILE", None)
         if token:
             env["AWS_SESSION_TOKEN"] = token[0]
         else:
             env.pop("AWS_SESSION_TOKEN", None)
         aws = str(Path(sys.executable).parent / "aws")
-        return subprocess.run([aws, "--endpoint-url", self.endpoint, "--output", "json", *args],
-                              capture_output=True, text=True, env=env, check=check, timeout=120)
+        return subprocess.run(
+            [aws, "--endpoint-url", self.endpoint, "--output", "json", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=check,
+            timeout=120,
+        )
 
 
-def signed_request(endpoint: str, body: bytes, headers: dict[str, str], *, service: str, key: str = "AKIAEXAMPLE",
-                   secret: str = "secret", token: str | None = None, method: str = "POST", path: str = "/") -> Any:
+def signed_request(
+    endpoint: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    service: str,
+    key: str = "AKIAEXAMPLE",
+    secret: str = "secret",
+    token: str | None = None,
+    method: str = "POST",
+    path: str = "/",
+) -> Any:
     """A raw HTTP request signed by botocore's SigV4 signer; returns (status, headers, body)."""
     import urllib.error
     import urllib.request
@@ -134,8 +188,12 @@ def signed_request(endpoint: str, body: bytes, headers: dict[str, str], *, servi
     req = AWSRequest(method=method, url=endpoint + path, data=body, headers=headers)
     SigV4Auth(Credentials(key, secret, token), service, REGION).add_auth(req)
     prepared = req.prepare()
-    r = urllib.request.Request(prepared.url, data=body if method != "GET" else None, method=method,
-                               headers=dict(prepared.headers.items()))
+    r = urllib.request.Request(
+        prepared.url,
+        data=body if method != "GET" else None,
+        method=method,
+        headers=dict(prepared.headers.items()),
+    )
     try:
         with urllib.request.urlopen(r, timeout=10) as resp:
             return resp.status, resp.headers, resp.read()

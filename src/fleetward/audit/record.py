@@ -123,7 +123,8 @@ def build_record(
             "requestID": request_id,
             "eventID": event_id,
             "readOnly": read_only,
-            "resources": [{"ARN": r["ARN"], "accountId": account, "type": r.get("type")} for r in resources] or None,
+            "resources": [{"ARN": r["ARN"], "accountId": account, "type": r.get("type")} for r in resources]
+            or None,
             "eventType": "AwsApiCall",
             "managementEvent": True,
             "recipientAccountId": account,
@@ -136,7 +137,9 @@ def build_record(
         rec["tlsDetails"] = tls
     username = None
     if principal is not None:
-        username = principal.name if principal.type is not PrincipalType.ASSUMED_ROLE else principal.session_name
+        username = (
+            principal.name if principal.type is not PrincipalType.ASSUMED_ROLE else principal.session_name
+        )
         if principal.type is PrincipalType.ROOT:
             username = "root"
     return AuditRecord(

@@ -15,7 +15,9 @@ COMMAND_MODULES = ("server",)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fleetward", description="Self-hosted AWS-compatible Systems Manager.")
+    parser = argparse.ArgumentParser(
+        prog="fleetward", description="Self-hosted AWS-compatible Systems Manager."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"fleetward.cli.{name}").register(sub)

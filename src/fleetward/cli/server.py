@@ -30,7 +30,9 @@ def register(sub: Any) -> None:
     p.add_argument("--test-mode", action="store_true", default=None, help=OPTION_HELP["test_mode"])
     p.add_argument("--no-audit", dest="audit", action="store_false", default=None, help=OPTION_HELP["audit"])
     p.set_defaults(func=_run_server)
-    p.epilog = "Every option can also be set as FLEETWARD_<OPTION> (e.g. FLEETWARD_PORT=8470) or in the TOML file."
+    p.epilog = (
+        "Every option can also be set as FLEETWARD_<OPTION> (e.g. FLEETWARD_PORT=8470) or in the TOML file."
+    )
 
 
 def _run_server(args: argparse.Namespace) -> int:
@@ -61,12 +63,23 @@ def _run_server(args: argparse.Namespace) -> int:
     scheme = "https" if settings.tls_cert else "http"
     endpoint = f"{scheme}://{settings.host}:{settings.port}"
     if settings.dev:
-        print("!" * 72 + "\n!! DEV MODE: any access key is the administrator of 123456789012.\n"
-              "!! State is throwaway; POST /_fleetward/reset wipes it. Never use in production.\n" + "!" * 72)
+        print(
+            "!" * 72 + "\n!! DEV MODE: any access key is the administrator of 123456789012.\n"
+            "!! State is throwaway; POST /_fleetward/reset wipes it. Never use in production.\n" + "!" * 72
+        )
     print(f"fleetward listening on {endpoint}")
     print(f"  aws --endpoint-url {endpoint} --region {settings.region} sts get-caller-identity")
     # Workers are separate processes: hand them the settings through the environment.
-    for name in ("data_dir", "database_url", "durability", "region", "dev", "test_mode", "audit", "log_level"):
+    for name in (
+        "data_dir",
+        "database_url",
+        "durability",
+        "region",
+        "dev",
+        "test_mode",
+        "audit",
+        "log_level",
+    ):
         os.environ[f"FLEETWARD_{name.upper()}"] = str(getattr(settings, name))
     uvicorn.run(
         "fleetward.server.app:create_app",

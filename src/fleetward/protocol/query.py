@@ -38,14 +38,14 @@ def _gather(shape: Shape, params: dict[str, str], prefix: str) -> Any:
     t = shape.type_name
     if t == "structure":
         out: dict[str, Any] = {}
-        for name, ms in shape.members.items():  # type: ignore[attr-defined]
+        for name, ms in shape.members.items():
             key = f"{prefix}.{_member_key(ms, name)}" if prefix else _member_key(ms, name)
             v = _gather(ms, params, key)
             if v is not None:
                 out[name] = v
         return out if (out or not prefix) else None
     if t == "list":
-        member = shape.member  # type: ignore[attr-defined]
+        member = shape.member
         flat = shape.serialization.get("flattened")
         base = prefix if flat else f"{prefix}.{member.serialization.get('name', 'member')}"
         items = []
@@ -60,14 +60,16 @@ def _gather(shape: Shape, params: dict[str, str], prefix: str) -> Any:
             return []  # explicit empty list: "Name="
         return items or None
     if t == "map":
-        k_name = shape.key.serialization.get("name", "key")  # type: ignore[attr-defined]
-        v_name = shape.value.serialization.get("name", "value")  # type: ignore[attr-defined]
+        k_name = shape.key.serialization.get("name", "key")
+        v_name = shape.value.serialization.get("name", "value")
         base = prefix if shape.serialization.get("flattened") else f"{prefix}.entry"
         out_map: dict[str, Any] = {}
         i = 1
         while f"{base}.{i}.{k_name}" in params:
             out_map[params[f"{base}.{i}.{k_name}"]] = _gather(
-                shape.value, params, f"{base}.{i}.{v_name}"  # type: ignore[attr-defined]
+                shape.value,
+                params,
+                f"{base}.{i}.{v_name}",
             )
             i += 1
         return out_map or None
@@ -117,7 +119,7 @@ def _ts(value: datetime) -> str:
 def _xml(shape: Shape, value: Any, parts: list[str]) -> None:
     t = shape.type_name
     if t == "structure":
-        for name, ms in shape.members.items():  # type: ignore[attr-defined]
+        for name, ms in shape.members.items():
             v = value.get(name)
             if v is None:
                 continue
@@ -125,14 +127,14 @@ def _xml(shape: Shape, value: Any, parts: list[str]) -> None:
             if ms.type_name == "list" and ms.serialization.get("flattened"):
                 for item in v:
                     parts.append(f"<{tag}>")
-                    _xml(ms.member, item, parts)  # type: ignore[attr-defined]
+                    _xml(ms.member, item, parts)
                     parts.append(f"</{tag}>")
                 continue
             parts.append(f"<{tag}>")
             _xml(ms, v, parts)
             parts.append(f"</{tag}>")
     elif t == "list":
-        member = shape.member  # type: ignore[attr-defined]
+        member = shape.member
         tag = member.serialization.get("name", "member")
         for item in value:
             parts.append(f"<{tag}>")
@@ -143,7 +145,7 @@ def _xml(shape: Shape, value: Any, parts: list[str]) -> None:
             parts.append("<entry><key>")
             parts.append(escape(str(k)))
             parts.append("</key><value>")
-            _xml(shape.value, v, parts)  # type: ignore[attr-defined]
+            _xml(shape.value, v, parts)
             parts.append("</value></entry>")
     elif t == "timestamp":
         parts.append(_ts(value) if isinstance(value, datetime) else escape(str(value)))

@@ -32,11 +32,11 @@ def has_sensitive(shape: Shape) -> bool:
     if _sensitive(shape):
         r = True
     elif t == "structure":
-        r = any(has_sensitive(m) for m in shape.members.values())  # type: ignore[attr-defined]
+        r = any(has_sensitive(m) for m in shape.members.values())
     elif t == "list":
-        r = has_sensitive(shape.member)  # type: ignore[attr-defined]
+        r = has_sensitive(shape.member)
     elif t == "map":
-        r = has_sensitive(shape.key) or has_sensitive(shape.value)  # type: ignore[attr-defined]
+        r = has_sensitive(shape.key) or has_sensitive(shape.value)
     else:
         r = False
     _has[key] = r
@@ -57,7 +57,7 @@ def redact(shape: Shape | None, value: Any, extra: frozenset[str] = frozenset())
         return value
     t = shape.type_name
     if t == "structure" and isinstance(value, dict):
-        members = shape.members  # type: ignore[attr-defined]
+        members = shape.members
         out = {}
         for k, v in value.items():
             if k in extra:
@@ -68,7 +68,7 @@ def redact(shape: Shape | None, value: Any, extra: frozenset[str] = frozenset())
                 out[k] = v
         return out
     if t == "list" and isinstance(value, list):
-        return [redact(shape.member, v, extra) for v in value]  # type: ignore[attr-defined]
+        return [redact(shape.member, v, extra) for v in value]
     if t == "map" and isinstance(value, dict):
-        return {k: redact(shape.value, v, extra) for k, v in value.items()}  # type: ignore[attr-defined]
+        return {k: redact(shape.value, v, extra) for k, v in value.items()}
     return value

@@ -72,7 +72,7 @@ def operation(
     def tag(fn: Handler) -> Handler:
         spec = OperationSpec(service, name, fn, read_only, authorize, public, frozenset(hidden))
         specs: list[OperationSpec] = getattr(fn, "__fleetward_ops__", [])
-        fn.__fleetward_ops__ = [*specs, spec]  # type: ignore[attr-defined]
+        setattr(fn, "__fleetward_ops__", [*specs, spec])  # noqa: B010 (a tag on a plain function)
         return fn
 
     return tag
@@ -103,7 +103,7 @@ class Registry:
     def get(self, service: str, name: str) -> OperationSpec | None:
         return self._ops.get((service, name))
 
-    def __iter__(self) -> Iterable[OperationSpec]:  # type: ignore[override]
+    def __iter__(self) -> Iterable[OperationSpec]:
         return iter(self._ops.values())
 
     def specs(self) -> list[OperationSpec]:

@@ -63,7 +63,7 @@ def parse_request(
             raise SerializationException("Request body must be a JSON object")
         raw.update(loaded)
     qs = dict(parse_qsl(query, keep_blank_values=True))
-    for name, ms in shape.members.items():  # type: ignore[attr-defined]
+    for name, ms in shape.members.items():
         loc = ms.serialization.get("location")
         wire = ms.serialization.get("name", name)
         if loc == "uri" and wire in path_params:

@@ -14,17 +14,16 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-
-import re2
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import re2
 from botocore.model import Shape
 
 from fleetward.protocol.errors import SerializationException, ValidationException
 
-__all__ = ["Reader", "reader_for", "raise_if_invalid", "render_value", "wire_name"]
+__all__ = ["Reader", "raise_if_invalid", "reader_for", "render_value", "wire_name"]
 
 # A reader converts one wire value at ``path``, appending constraint failures
 # to ``errors`` and returning the converted value.
@@ -182,7 +181,7 @@ def _check_len(shape: Shape, value: Any, n: int, p: str, e: list[str]) -> None:
 
 def _compile_string(shape: Shape) -> Reader:
     m = shape.metadata
-    enum = shape.enum or None
+    enum: list[str] = list(shape.enum or ())
     enum_set = frozenset(enum) if enum else None
     pattern = m.get("pattern")
     rx = _compile_pattern(pattern) if pattern else None
@@ -235,7 +234,7 @@ def _compile_number(shape: Shape) -> Reader:
 
 
 def _compile_list(shape: Shape) -> Reader:
-    item = reader_for(shape.member)  # type: ignore[attr-defined]
+    item = reader_for(shape.member)
 
     def read_list(v: Any, p: str, e: list[str]) -> Any:
         if not isinstance(v, list):
@@ -247,8 +246,8 @@ def _compile_list(shape: Shape) -> Reader:
 
 
 def _compile_map(shape: Shape) -> Reader:
-    key_r = reader_for(shape.key)  # type: ignore[attr-defined]
-    val_r = reader_for(shape.value)  # type: ignore[attr-defined]
+    key_r = reader_for(shape.key)
+    val_r = reader_for(shape.value)
 
     def read_map(v: Any, p: str, e: list[str]) -> Any:
         if not isinstance(v, dict):
@@ -263,8 +262,8 @@ def _compile_map(shape: Shape) -> Reader:
 
 
 def _compile_structure(shape: Shape) -> Reader:
-    members = shape.members  # type: ignore[attr-defined]
-    required = tuple(shape.required_members)  # type: ignore[attr-defined]
+    members = shape.members
+    required = tuple(shape.required_members)
     readers = {name: (reader_for(ms), wire_name(name)) for name, ms in members.items()}
 
     def read_structure(v: Any, p: str, e: list[str]) -> Any:
@@ -279,7 +278,9 @@ def _compile_structure(shape: Shape) -> Reader:
             out[name] = rd[0](value, prefix + rd[1], e)
         for name in required:
             if out.get(name) is None:
-                e.append(f"Value null at '{prefix}{wire_name(name)}' failed to satisfy constraint: Member must not be null")
+                e.append(
+                    f"Value null at '{prefix}{wire_name(name)}' failed to satisfy constraint: Member must not be null"
+                )
         return out
 
     return read_structure

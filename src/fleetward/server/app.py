@@ -162,7 +162,9 @@ def _load_keyring(settings: Settings) -> Any:
 
 async def _tables(db: Any) -> list[str]:
     if db.dialect == "sqlite":
-        rows = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        rows = await db.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
     else:
         rows = await db.fetchall("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
     return [r[0] for r in rows if r[0] != "alembic_version"]

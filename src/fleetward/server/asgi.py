@@ -27,7 +27,13 @@ MAX_BODY = 8 * 1024 * 1024
 
 
 async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -83,7 +89,9 @@ class AsgiApp:
             chunk = msg.get("body", b"")
             size += len(chunk)
             if size > MAX_BODY:
-                await _send(send, 413, [(b"content-type", b"application/json")], b'{"message":"Request too large"}')
+                await _send(
+                    send, 413, [(b"content-type", b"application/json")], b'{"message":"Request too large"}'
+                )
                 return
             chunks.append(chunk)
             if not msg.get("more_body"):
@@ -97,7 +105,9 @@ class AsgiApp:
         admin = self.admin.get((method, path_s))
         if admin is not None:
             if not _is_loopback(source_ip):
-                await _send(send, 403, [(b"content-type", b"application/json")], b'{"message":"loopback only"}')
+                await _send(
+                    send, 403, [(b"content-type", b"application/json")], b'{"message":"loopback only"}'
+                )
                 return
             status, payload = await admin(body, source_ip)
             await _send(send, status, [(b"content-type", b"application/json")], orjson.dumps(payload))
@@ -108,7 +118,13 @@ class AsgiApp:
         for k, v in header_list:
             lk = k.lower()
             headers[lk] = f"{headers[lk]},{v}" if lk in headers else v
-        req = HttpRequest(method, path_s.split("?", 1)[0], scope.get("query_string", b"").decode("utf-8", "surrogateescape"), header_list, body)
+        req = HttpRequest(
+            method,
+            path_s.split("?", 1)[0],
+            scope.get("query_string", b"").decode("utf-8", "surrogateescape"),
+            header_list,
+            body,
+        )
         tls = None
         if scope.get("scheme") == "https":
             tls = {"tlsVersion": "TLSv1.3", "clientProvidedHostHeader": headers.get("host", "")}

@@ -132,7 +132,9 @@ class Pipeline:
         }
 
     # -- the ordered list -------------------------------------------------
-    async def handle(self, req: HttpRequest, headers: dict[str, str], source_ip: str, tls: dict[str, str] | None) -> Response:
+    async def handle(
+        self, req: HttpRequest, headers: dict[str, str], source_ip: str, tls: dict[str, str] | None
+    ) -> Response:
         call = Call(self.new_request_id(), req, headers, source_ip, tls, self.clock.now())
         try:
             if self.env.extras.get("keyring") is None:
@@ -200,7 +202,9 @@ class Pipeline:
         except SigV4Error as e:
             if e.kind is SigV4ErrorKind.MISSING:
                 if call.protocol == "query":
-                    raise MissingAuthenticationTokenException("Request is missing Authentication Token") from None
+                    raise MissingAuthenticationTokenException(
+                        "Request is missing Authentication Token"
+                    ) from None
                 raise MissingAuthenticationTokenException() from None
             raise IncompleteSignatureException(e.message) from None
 
@@ -220,7 +224,9 @@ class Pipeline:
         elif call.protocol == "query":
             call.params = query.parse_request(op, call.path_params)
         else:
-            call.params = restjson.parse_request(op, call.path_params, call.req.query, call.headers, call.req.body)
+            call.params = restjson.parse_request(
+                op, call.path_params, call.req.query, call.headers, call.req.body
+            )
         call.spec = self.registry.get(info.name, op.name)
 
     async def authorize(self, call: Call) -> None:
@@ -272,29 +278,47 @@ class Pipeline:
         rid = call.request_id.encode()
         err = call.error
         if call.protocol == "query":
-            ns = (call.service.xml_namespace if call.service else None) or "https://sts.amazonaws.com/doc/2011-06-15/"
+            ns = (
+                call.service.xml_namespace if call.service else None
+            ) or "https://sts.amazonaws.com/doc/2011-06-15/"
             if err is not None:
                 body = query.dump_error(err, ns, call.request_id)
                 status = err.status_for("query")
             else:
-                body = query.dump_result(call.op, ns, call.result, call.request_id)  # type: ignore[arg-type]
+                body = query.dump_result(call.op, ns, call.result, call.request_id)
                 status = 200
             return Response(status, [(b"content-type", query.CONTENT_TYPE), (b"x-amzn-requestid", rid)], body)
         if call.protocol == "rest-json":
             if err is not None:
                 return Response(
                     err.status,
-                    [(b"content-type", b"application/json"), (b"x-amzn-requestid", rid), (b"x-amzn-errortype", err.code.encode())],
+                    [
+                        (b"content-type", b"application/json"),
+                        (b"x-amzn-requestid", rid),
+                        (b"x-amzn-errortype", err.code.encode()),
+                    ],
                     restjson.dump_error(err),
                 )
-            return Response(200, [(b"content-type", b"application/json"), (b"x-amzn-requestid", rid)], jsonproto.dump_result(call.result))
+            return Response(
+                200,
+                [(b"content-type", b"application/json"), (b"x-amzn-requestid", rid)],
+                jsonproto.dump_result(call.result),
+            )
         if err is not None:
             return Response(
                 err.status,
-                [(b"content-type", jsonproto.CONTENT_TYPE), (b"x-amzn-requestid", rid), (b"x-amzn-errortype", err.code.encode())],
+                [
+                    (b"content-type", jsonproto.CONTENT_TYPE),
+                    (b"x-amzn-requestid", rid),
+                    (b"x-amzn-errortype", err.code.encode()),
+                ],
                 jsonproto.dump_error(err),
             )
-        return Response(200, [(b"content-type", jsonproto.CONTENT_TYPE), (b"x-amzn-requestid", rid)], jsonproto.dump_result(call.result))
+        return Response(
+            200,
+            [(b"content-type", jsonproto.CONTENT_TYPE), (b"x-amzn-requestid", rid)],
+            jsonproto.dump_result(call.result),
+        )
 
     # -- helpers ----------------------------------------------------------
     def _context(self, call: Call, conn: Any) -> CallContext:

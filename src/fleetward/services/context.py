@@ -31,7 +31,9 @@ class ServiceEnv:
     # Coroutine factories started after set-up, cancelled at shut-down.
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Loopback-only admin endpoints: (method, path) -> async (body, source_ip) -> (status, JSON-able).
-    admin: dict[tuple[str, str], Callable[[bytes, str], Awaitable[tuple[int, Any]]]] = field(default_factory=dict)
+    admin: dict[tuple[str, str], Callable[[bytes, str], Awaitable[tuple[int, Any]]]] = field(
+        default_factory=dict
+    )
 
     def __getattr__(self, name: str) -> Any:
         try:

@@ -227,7 +227,9 @@ class PostgresDatabase:
     async def connect(cls, url: str, *, min_size: int = 2, max_size: int = 16) -> PostgresDatabase:
         import asyncpg
 
-        dsn = url.replace("postgresql+psycopg://", "postgresql://").replace("postgresql+asyncpg://", "postgresql://")
+        dsn = url.replace("postgresql+psycopg://", "postgresql://").replace(
+            "postgresql+asyncpg://", "postgresql://"
+        )
         pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
         return cls(url, pool)
 
