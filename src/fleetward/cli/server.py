@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from typing import Any
 
+from fleetward.server.logs import configure_logging, uvicorn_log_config
 from fleetward.server.settings import OPTION_HELP, load_settings
 
 __all__ = ["register"]
@@ -59,7 +59,7 @@ def _run_server(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"fleetward: {e}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
+    configure_logging(settings.log_level)
     scheme = "https" if settings.tls_cert else "http"
     endpoint = f"{scheme}://{settings.host}:{settings.port}"
     if settings.dev:
@@ -91,6 +91,7 @@ def _run_server(args: argparse.Namespace) -> int:
         ssl_keyfile=settings.tls_key or None,
         access_log=False,
         log_level=settings.log_level,
+        log_config=uvicorn_log_config(settings.log_level),
         timeout_graceful_shutdown=10,
     )
     return 0
