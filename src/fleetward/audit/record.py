@@ -3,18 +3,33 @@
 The vocabulary is closed: ``eventType`` is always ``AwsApiCall``;
 ``userIdentity.type`` is one of IAMUser, AssumedRole, Root, AWSService,
 Unknown (the call failed authentication).
+
+A record is serialized once (``AuditRecord.text``, one ``orjson`` dump):
+that text is what the trail stores, what digests hash and what
+LookupEvents returns as ``CloudTrailEvent``.
 """
 
 from __future__ import annotations
 
+import base64
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from fleetward.auth.principal import Principal, PrincipalType
+import orjson
 
-__all__ = ["AuditRecord", "build_record", "user_identity"]
+from fleetward.auth.principal import Principal, PrincipalType
+from fleetward.protocol.redact import HIDDEN
+
+__all__ = ["ALWAYS_HIDDEN", "AuditRecord", "build_record", "dumps", "hide_secrets", "iso", "user_identity"]
+
+# Hidden wherever they appear, whatever the operation declared: a safety net
+# under the model's ``sensitive`` flags and the operations' ``hidden`` names.
+ALWAYS_HIDDEN = frozenset(
+    {"SecretAccessKey", "SessionToken", "TokenValue", "tokenValue", "secretAccessKey", "sessionToken"}
+)
+_NEEDLES = tuple(f'"{k}"'.encode() for k in ALWAYS_HIDDEN)
 
 
 @dataclass(slots=True)
@@ -34,10 +49,34 @@ class AuditRecord:
     error_code: str | None
     record: dict[str, Any]
     resources: list[dict[str, str]] = field(default_factory=list)
+    text: str = ""
 
 
-def _iso(t: float) -> str:
+def _json_default(v: Any) -> Any:
+    if isinstance(v, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(v)).decode()
+    raise TypeError(type(v).__name__)
+
+
+def dumps(rec: dict[str, Any]) -> bytes:
+    """The stored form of a record (blobs as base64)."""
+    return orjson.dumps(rec, default=_json_default)
+
+
+def iso(t: float) -> str:
+    """CloudTrail's timestamp format (seconds, UTC, ``Z``)."""
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def hide_secrets(value: Any) -> Any:
+    """A copy of ``value`` with every ``ALWAYS_HIDDEN`` member replaced by HIDDEN."""
+    if isinstance(value, dict):
+        return {
+            k: (HIDDEN if k in ALWAYS_HIDDEN and v is not None else hide_secrets(v)) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [hide_secrets(v) for v in value]
+    return value
 
 
 def user_identity(p: Principal | None, access_key: str | None = None) -> dict[str, Any]:
@@ -47,6 +86,8 @@ def user_identity(p: Principal | None, access_key: str | None = None) -> dict[st
         if access_key:
             ident["accessKeyId"] = access_key
         return ident
+    if p.type is PrincipalType.AWS_SERVICE:
+        return {"type": "AWSService", "invokedBy": p.name or p.arn}
     ident = {
         "type": str(p.type),
         "principalId": p.principal_id,
@@ -67,11 +108,25 @@ def user_identity(p: Principal | None, access_key: str | None = None) -> dict[st
                 "userName": p.role_name,
             },
             "attributes": {
-                "creationDate": _iso(p.session_created.timestamp()) if p.session_created else None,
+                "creationDate": iso(p.session_created.timestamp()) if p.session_created else None,
                 "mfaAuthenticated": "true" if p.mfa else "false",
             },
         }
+    elif p.mfa:
+        ident["sessionContext"] = {"attributes": {"creationDate": None, "mfaAuthenticated": "true"}}
     return ident
+
+
+def _username(p: Principal | None) -> str | None:
+    if p is None:
+        return None
+    if p.type is PrincipalType.ROOT:
+        return "root"
+    if p.type is PrincipalType.ASSUMED_ROLE:
+        return p.session_name
+    if p.type is PrincipalType.AWS_SERVICE:
+        return None
+    return p.name
 
 
 def build_record(
@@ -96,7 +151,12 @@ def build_record(
     tls: dict[str, str] | None = None,
     invoked_by: str | None = None,
 ) -> AuditRecord:
-    """Build the CloudTrail record of one call (values must already be redacted)."""
+    """Build the CloudTrail record of one call.
+
+    Values should already be redacted by the model (``protocol.redact``);
+    access-key secrets and session tokens are hidden here again wherever
+    they appear. Read-only calls never record a response.
+    """
     event_id = str(uuid.uuid4())
     ident = user_identity(principal, access_key)
     if invoked_by:
@@ -104,12 +164,12 @@ def build_record(
     rec: dict[str, Any] = {
         "eventVersion": "1.11",
         "userIdentity": ident,
-        "eventTime": _iso(event_time),
+        "eventTime": iso(event_time),
         "eventSource": event_source,
         "eventName": event_name,
         "awsRegion": region,
-        "sourceIPAddress": source_ip,
-        "userAgent": user_agent,
+        "sourceIPAddress": invoked_by or source_ip,
+        "userAgent": invoked_by or user_agent,
     }
     if error_code:
         rec["errorCode"] = error_code
@@ -118,30 +178,23 @@ def build_record(
     rec["responseElements"] = None if read_only else response_elements
     if additional:
         rec["additionalEventData"] = additional
-    rec.update(
-        {
-            "requestID": request_id,
-            "eventID": event_id,
-            "readOnly": read_only,
-            "resources": [{"ARN": r["ARN"], "accountId": account, "type": r.get("type")} for r in resources]
-            or None,
-            "eventType": "AwsApiCall",
-            "managementEvent": True,
-            "recipientAccountId": account,
-            "eventCategory": "Management",
-        }
-    )
-    if rec["resources"] is None:
-        del rec["resources"]
+    rec["requestID"] = request_id
+    rec["eventID"] = event_id
+    rec["readOnly"] = read_only
+    if resources:
+        rec["resources"] = [
+            {"ARN": r["ARN"], "accountId": account, "type": r.get("type") or None} for r in resources
+        ]
+    rec["eventType"] = "AwsApiCall"
+    rec["managementEvent"] = True
+    rec["recipientAccountId"] = account
+    rec["eventCategory"] = "Management"
     if tls:
         rec["tlsDetails"] = tls
-    username = None
-    if principal is not None:
-        username = (
-            principal.name if principal.type is not PrincipalType.ASSUMED_ROLE else principal.session_name
-        )
-        if principal.type is PrincipalType.ROOT:
-            username = "root"
+    text = dumps(rec)
+    if any(n in text for n in _NEEDLES):
+        rec = hide_secrets(rec)
+        text = dumps(rec)
     return AuditRecord(
         account=account,
         region=region,
@@ -149,11 +202,12 @@ def build_record(
         event_time=event_time,
         event_name=event_name,
         event_source=event_source,
-        username=username,
+        username=_username(principal),
         access_key_id=access_key,
         principal_arn=principal.arn if principal else None,
         read_only=read_only,
         error_code=error_code,
         record=rec,
         resources=resources,
+        text=text.decode(),
     )

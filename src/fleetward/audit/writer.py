@@ -15,9 +15,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
-from fleetward.audit.record import AuditRecord
+from fleetward.audit.record import AuditRecord, dumps
 from fleetward.storage.db import Conn, Database
 
 __all__ = ["AuditUnavailable", "AuditWriter"]
@@ -49,7 +47,7 @@ def _row(r: AuditRecord) -> tuple[Any, ...]:
         r.principal_arn,
         1 if r.read_only else 0,
         r.error_code,
-        orjson.dumps(r.record).decode(),
+        r.text or dumps(r.record).decode(),
     )
 
 
@@ -64,6 +62,11 @@ class AuditWriter:
         self.enabled = enabled
         self.failures = 0
         self.written = 0
+        self.batches = 0
+        self._flushes: set[asyncio.Task[None]] = set()
+        # Test-only fault injection (set through a --test-mode admin endpoint):
+        # every write fails as if the trail were unwritable.
+        self.fault = False
         self._pending: list[AuditRecord] = []
         self._batch_done: asyncio.Future[None] | None = None
 
@@ -72,13 +75,15 @@ class AuditWriter:
         if not self.enabled:
             return
         try:
+            if self.fault:
+                raise OSError("injected audit fault (test mode)")
             await conn.execute(_INSERT, *_row(record))
             res = _res_rows([record])
             if res:
                 await conn.executemany(_INSERT_RES, res)
         except Exception as e:
             self.failures += 1
-            log.error("audit trail write failed: %s", type(e).__name__)
+            log.error("audit trail write failed, call refused: %s: %s", type(e).__name__, e)
             raise AuditUnavailable from e
         self.written += 1
 
@@ -101,10 +106,14 @@ class AuditWriter:
         batch, fut = self._pending, self._batch_done
         self._pending, self._batch_done = [], None
         if fut is not None:
-            asyncio.ensure_future(self._flush(batch, fut))
+            task = asyncio.ensure_future(self._flush(batch, fut))
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
 
     async def _flush(self, batch: list[AuditRecord], fut: asyncio.Future[None]) -> None:
         try:
+            if self.fault:
+                raise OSError("injected audit fault (test mode)")
             async with self.db.write() as conn:
                 await conn.executemany(_INSERT, [_row(r) for r in batch])
                 res = _res_rows(batch)
@@ -112,11 +121,14 @@ class AuditWriter:
                     await conn.executemany(_INSERT_RES, res)
         except Exception as e:
             self.failures += 1
-            log.error("audit trail batch of %d failed: %s", len(batch), type(e).__name__)
+            log.error(
+                "audit trail batch of %d failed, calls refused: %s: %s", len(batch), type(e).__name__, e
+            )
             fut.set_exception(AuditUnavailable())
             fut.exception()  # mark retrieved: every waiter gets it through shield
             return
         self.written += len(batch)
+        self.batches += 1
         fut.set_result(None)
 
     async def drain(self) -> None:

@@ -11,7 +11,7 @@ __all__ = ["COMMAND_MODULES", "main"]
 
 # Each module defines ``register(subparsers)``, adding its parsers with
 # ``set_defaults(func=handler)``; handlers return the exit status.
-COMMAND_MODULES = ("server",)
+COMMAND_MODULES = ("server", "trail", "init", "keys")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

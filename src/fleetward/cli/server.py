@@ -69,6 +69,10 @@ def _run_server(args: argparse.Namespace) -> int:
         )
     print(f"fleetward listening on {endpoint}")
     print(f"  aws --endpoint-url {endpoint} --region {settings.region} sts get-caller-identity")
+    if not settings.dev and (settings.data_dir / "credentials").is_file():
+        from fleetward.cli.init import credentials_hint
+
+        print(f"  {credentials_hint(settings.data_dir)}")
     # Workers are separate processes: hand them the settings through the environment.
     for name in (
         "data_dir",

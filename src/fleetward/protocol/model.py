@@ -8,11 +8,38 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import botocore.loaders
 import botocore.model
 
-__all__ = ["IAM_PREFIX", "ServiceCatalog", "ServiceInfo"]
+__all__ = ["IAM_PREFIX", "ServiceCatalog", "ServiceInfo", "shape_key"]
+
+
+def shape_key(shape: botocore.model.Shape) -> tuple[Any, ...]:
+    """A stable identity for ``shape``, for per-shape caches.
+
+    botocore builds a new ``Shape`` object each time a member reference is
+    resolved, so ``id(shape)`` never meets itself again in a recursive shape
+    (caches keyed by it recurse forever) and is reused by another shape once
+    a transient one is freed (a cache would answer for the wrong shape). The
+    key is the shape resolver (one per service model), the shape name, and
+    the member traits merged over the named shape, if any. Caches keep a
+    reference to the shape so the resolver outlives its ``id``.
+    """
+    resolver = shape._shape_resolver
+    model = shape._shape_model
+    base = getattr(resolver, "_shape_map", {}).get(shape.name)
+    if model is base:
+        return (id(resolver), shape.name)
+    traits = tuple(
+        sorted(
+            (k, repr(v))
+            for k, v in model.items()
+            if k != "documentation" and (base is None or base.get(k) != v)
+        )
+    )
+    return (id(resolver), shape.name, traits)
 
 # The IAM action prefix of each botocore service (where it differs from the
 # signing name, e.g. the tagging API signs as "tagging" but its actions are

@@ -10,11 +10,14 @@ from typing import Any
 
 from botocore.model import Shape
 
+from fleetward.protocol.model import shape_key
+
 __all__ = ["HIDDEN", "has_sensitive", "redact"]
 
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
-_has: dict[int, bool] = {}
+# shape_key -> (shape kept alive, answer)
+_has: dict[tuple[Any, ...], tuple[Shape, bool]] = {}
 
 
 def _sensitive(shape: Shape) -> bool:
@@ -22,24 +25,39 @@ def _sensitive(shape: Shape) -> bool:
 
 
 def has_sensitive(shape: Shape) -> bool:
-    """Whether any value under ``shape`` is sensitive (cached per shape)."""
-    key = id(shape)
+    """Whether any value under ``shape`` is sensitive (cached per shape).
+
+    Walks every shape reachable from ``shape`` once; only the answer for
+    ``shape`` itself is cached, since a partial answer computed inside a
+    recursive shape would be wrong.
+    """
+    key = shape_key(shape)
     hit = _has.get(key)
     if hit is not None:
-        return hit
-    _has[key] = False  # recursion guard
-    t = shape.type_name
-    if _sensitive(shape):
-        r = True
-    elif t == "structure":
-        r = any(has_sensitive(m) for m in shape.members.values())
-    elif t == "list":
-        r = has_sensitive(shape.member)
-    elif t == "map":
-        r = has_sensitive(shape.key) or has_sensitive(shape.value)
-    else:
-        r = False
-    _has[key] = r
+        return hit[1]
+    seen: set[tuple[Any, ...]] = set()
+    stack = [shape]
+    r = False
+    while stack and not r:
+        s = stack.pop()
+        k = shape_key(s)
+        if k in seen:
+            continue
+        seen.add(k)
+        known = _has.get(k)
+        if known is not None:
+            r = known[1]
+            continue
+        t = s.type_name
+        if _sensitive(s):
+            r = True
+        elif t == "structure":
+            stack.extend(s.members.values())  # type: ignore[attr-defined]
+        elif t == "list":
+            stack.append(s.member)  # type: ignore[attr-defined]
+        elif t == "map":
+            stack.extend((s.key, s.value))  # type: ignore[attr-defined]
+    _has[key] = (shape, r)
     return r
 
 

@@ -29,7 +29,8 @@ __all__ = ["Reader", "raise_if_invalid", "reader_for", "render_value", "wire_nam
 # to ``errors`` and returning the converted value.
 Reader = Callable[[Any, str, list[str]], Any]
 
-_cache: dict[int, Reader] = {}
+# shape_key -> (shape kept alive, reader)
+_cache: dict[tuple[Any, ...], tuple[Shape, Reader]] = {}
 
 
 def wire_name(member: str) -> str:
@@ -89,16 +90,21 @@ def _compile_pattern(pattern: str) -> Any:
 
 
 def reader_for(shape: Shape) -> Reader:
-    """The compiled reader of ``shape`` (cached per shape object)."""
-    key = id(shape)
-    r = _cache.get(key)
-    if r is None:
-        holder: list[Reader] = []
-        # Recursive shapes: register a trampoline before compiling children.
-        _cache[key] = lambda v, p, e: holder[0](v, p, e)
+    """The compiled reader of ``shape`` (cached per shape, see ``shape_key``)."""
+    key = shape_key(shape)
+    hit = _cache.get(key)
+    if hit is not None:
+        return hit[1]
+    holder: list[Reader] = []
+    # Recursive shapes: register a trampoline before compiling children.
+    _cache[key] = (shape, lambda v, p, e: holder[0](v, p, e))
+    try:
         r = _compile(shape)
-        holder.append(r)
-        _cache[key] = r
+    except BaseException:
+        del _cache[key]
+        raise
+    holder.append(r)
+    _cache[key] = (shape, r)
     return r
 
 

@@ -110,6 +110,9 @@ class AsgiApp:
                 )
                 return
             status, payload = await admin(body, source_ip)
+            if isinstance(payload, bytes):  # plain text (Prometheus metrics)
+                await _send(send, status, [(b"content-type", b"text/plain; version=0.0.4")], payload)
+                return
             await _send(send, status, [(b"content-type", b"application/json")], orjson.dumps(payload))
             return
         raw_headers = scope["headers"]

@@ -146,6 +146,10 @@ class Pipeline:
             await self.invoke(call)
         except AWSError as e:
             call.error = e
+        except AuditUnavailable:
+            # The change rolled back with its record: audit or fail.
+            call.error = InternalFailure()
+            call.result = None
         except Exception:
             log.exception("unhandled error in %s", call.spec.name if call.spec else "request")
             call.error = InternalFailure()
@@ -270,7 +274,8 @@ class Pipeline:
             call.audited = True
 
     async def record(self, call: Call) -> None:
-        if call.audited or call.service is None or call.op is None:
+        # Every call gets a record, also one that failed routing or authentication.
+        if call.audited:
             return
         await self.audit.submit(self._build_record(call))
 
@@ -352,13 +357,17 @@ class Pipeline:
         if not read_only and call.error is None and op is not None and call.result:
             response = redact(op.output_shape, call.result, hidden)
         err = call.error
+        if info is not None:
+            source = info.event_source
+        else:
+            source = _guess_event_source(call)
         return build_record(
             principal=p,
             account=p.account if p else "",
-            access_key=call.auth.access_key if call.auth else None,
+            access_key=call.auth.access_key if call.auth else _guess_access_key(call),
             region=call.region,
-            event_source=info.event_source if info else "",
-            event_name=op.name if op else "",
+            event_source=source,
+            event_name=op.name if op else _guess_event_name(call),
             event_time=call.now,
             request_id=call.request_id,
             source_ip=call.source_ip,
@@ -372,6 +381,32 @@ class Pipeline:
             additional=call.audit_extra or None,
             tls=call.tls,
         )
+
+
+def _guess_event_source(call: Call) -> str:
+    """What an unrouted request was aimed at (from its target prefix or scope)."""
+    target = call.headers.get("x-amz-target", "")
+    if target:
+        return target.rpartition(".")[0][:64] or "unknown"
+    if call.auth is not None:
+        return f"{call.auth.service[:32]}.amazonaws.com"
+    return "unknown"
+
+
+def _guess_event_name(call: Call) -> str:
+    target = call.headers.get("x-amz-target", "")
+    if target:
+        return target.rpartition(".")[2][:128]
+    return str(call.path_params.get("Action", ""))[:128]
+
+
+def _guess_access_key(call: Call) -> str | None:
+    """The access key named by an unparsable Authorization header, if any."""
+    auth = call.headers.get("authorization", "")
+    i = auth.find("Credential=")
+    if i < 0:
+        return None
+    return auth[i + 11 :].split("/", 1)[0][:128] or None
 
 
 def _guess_read_only(name: str) -> bool:

@@ -1,3 +1,27 @@
-"""iam service."""
+"""AWS IAM (Query protocol) and the identity plumbing of every call.
 
-MODULES: tuple[str, ...] = ()
+``setup`` builds the identity :class:`~fleetward.services.iam.directory.Directory`
+(``env.iam``: cached credentials and compiled policies), and, unless the
+server runs in ``--dev`` mode, the SigV4 :class:`Authenticator`
+(``env.authenticator``) and the policy :class:`Authorizer` (``env.authorizer``)
+the pipeline uses on every request.
+"""
+
+from __future__ import annotations
+
+from fleetward.services.context import ServiceEnv
+
+MODULES = ("users", "groups", "roles", "policies", "inline", "simulator")
+
+
+async def setup(env: ServiceEnv) -> None:
+    from fleetward.services.iam.authn import Authenticator
+    from fleetward.services.iam.authz import Authorizer
+    from fleetward.services.iam.directory import Directory
+
+    directory = Directory(env)
+    env.extras["iam"] = directory
+    if getattr(env.settings, "dev", False):
+        return
+    env.extras["authenticator"] = Authenticator(directory)
+    env.extras["authorizer"] = Authorizer(directory)

@@ -1,3 +1,3 @@
 """AWS STS: caller identity and temporary credentials."""
 
-MODULES = ("identity",)
+MODULES = ("identity", "assume")

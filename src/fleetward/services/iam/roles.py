@@ -1,0 +1,117 @@
+"""IAM roles and their trust (assume-role) policies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from fleetward.iam.policy import PolicyKind
+from fleetward.protocol.registry import operation
+from fleetward.services.context import CallContext
+from fleetward.services.iam import store
+from fleetward.services.iam.entities import ROLE, authz_entity, delete_conflicts, entity_row
+from fleetward.services.iam.errors import EntityAlreadyExists, InvalidInput
+from fleetward.storage.db import IntegrityError
+
+MAX_TRUST = 2048
+
+
+def _check_duration(value: int | None) -> int:
+    if value is None:
+        return 3600
+    if not 3600 <= value <= 43200:
+        raise InvalidInput("The MaxSessionDuration must be between 3600 and 43200 seconds.")
+    return value
+
+
+@operation("iam", "CreateRole", authorize=authz_entity("CreateRole", ROLE))
+async def create_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    path = store.check_path(req.get("Path"))
+    name = req["RoleName"]
+    trust = req["AssumeRolePolicyDocument"]
+    store.compile_document(
+        trust, kind=PolicyKind.RESOURCE, name="AssumeRolePolicyDocument", max_length=MAX_TRUST
+    )
+    max_duration = _check_duration(req.get("MaxSessionDuration"))
+    boundary = req.get("PermissionsBoundary")
+    if boundary:
+        boundary = (await store.get_policy(ctx.conn, ctx.account, boundary)).arn
+    if await ctx.conn.fetchone("SELECT 1 FROM iam_roles WHERE account = ? AND name = ?", ctx.account, name):
+        raise EntityAlreadyExists(f"Role with name {name} already exists.")
+    rid = store.new_id("AROA")
+    try:
+        await ctx.conn.execute(
+            "INSERT INTO iam_roles (id, account, name, path, created, trust_policy, description,"
+            " max_session_duration, boundary_arn, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rid,
+            ctx.account,
+            name,
+            path,
+            float(ctx.now),
+            trust,
+            req.get("Description"),
+            max_duration,
+            boundary,
+            orjson.dumps(req.get("Tags") or []).decode(),
+        )
+    except IntegrityError:
+        raise EntityAlreadyExists(f"Role with name {name} already exists.") from None
+    row = await ctx.conn.fetchone("SELECT * FROM iam_roles WHERE id = ?", rid)
+    store.invalidate(ctx.env)
+    return {"Role": store.role_out(row)}
+
+
+@operation("iam", "GetRole", read_only=True, authorize=authz_entity("GetRole", ROLE))
+async def get_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    row = await entity_row(ctx.conn, ROLE, ctx.account, req["RoleName"])
+    return {"Role": store.role_out(row)}
+
+
+@operation("iam", "ListRoles", read_only=True, authorize=authz_entity("ListRoles", ROLE))
+async def list_roles(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    prefix = req.get("PathPrefix") or "/"
+    rows = await ctx.conn.fetchall("SELECT * FROM iam_roles WHERE account = ? ORDER BY name", ctx.account)
+    return store.page(
+        [store.role_out(r, full=False) for r in rows if r["path"].startswith(prefix)], req, "Roles"
+    )
+
+
+@operation("iam", "DeleteRole", authorize=authz_entity("DeleteRole", ROLE))
+async def delete_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    row = await entity_row(ctx.conn, ROLE, ctx.account, req["RoleName"])
+    await delete_conflicts(ctx, ROLE, row["id"])
+    # Sessions of a deleted role stop working at once (their rows join the role).
+    await ctx.conn.execute("DELETE FROM sts_sessions WHERE role_id = ?", row["id"])
+    await ctx.conn.execute("DELETE FROM iam_roles WHERE id = ?", row["id"])
+    store.invalidate(ctx.env)
+    return {}
+
+
+@operation("iam", "UpdateAssumeRolePolicy", authorize=authz_entity("UpdateAssumeRolePolicy", ROLE))
+async def update_assume_role_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    row = await entity_row(ctx.conn, ROLE, ctx.account, req["RoleName"])
+    doc = req["PolicyDocument"]
+    store.compile_document(
+        doc, kind=PolicyKind.RESOURCE, name="AssumeRolePolicyDocument", max_length=MAX_TRUST
+    )
+    await ctx.conn.execute("UPDATE iam_roles SET trust_policy = ? WHERE id = ?", doc, row["id"])
+    store.invalidate(ctx.env)
+    return {}
+
+
+@operation("iam", "UpdateRole", authorize=authz_entity("UpdateRole", ROLE))
+async def update_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    row = await entity_row(ctx.conn, ROLE, ctx.account, req["RoleName"])
+    if "Description" in req:
+        await ctx.conn.execute(
+            "UPDATE iam_roles SET description = ? WHERE id = ?", req["Description"], row["id"]
+        )
+    if req.get("MaxSessionDuration") is not None:
+        await ctx.conn.execute(
+            "UPDATE iam_roles SET max_session_duration = ? WHERE id = ?",
+            _check_duration(req["MaxSessionDuration"]),
+            row["id"],
+        )
+    store.invalidate(ctx.env)
+    return {}

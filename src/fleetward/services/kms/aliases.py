@@ -1,0 +1,188 @@
+"""KMS aliases: CreateAlias, UpdateAlias, DeleteAlias, ListAliases.
+
+``alias/aws/`` names AWS managed keys and is reserved: users cannot create,
+point or delete such aliases.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fleetward.protocol.registry import Check, operation
+from fleetward.services.context import CallContext
+from fleetward.services.kms.common import engine, page, require_customer_managed, resolve
+from fleetward.services.kms.engine import alias_arn
+from fleetward.services.kms.errors import (
+    AlreadyExistsException,
+    InvalidAliasNameException,
+    KMSInvalidStateException,
+    NotFoundException,
+)
+from fleetward.services.kms.model import KeyRecord, KeyState
+from fleetward.storage.db import IntegrityError
+
+RESOURCE_TYPE = "AWS::KMS::Alias"
+
+
+def _check_name(name: str) -> None:
+    if not name.startswith("alias/") or name == "alias/":
+        raise InvalidAliasNameException(
+            'Alias must start with the prefix "alias/". Please see '
+            "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
+        )
+    if name.startswith("alias/aws/"):
+        raise InvalidAliasNameException(
+            f"{name}: Alias must not begin with 'alias/aws/': the prefix is reserved for AWS managed keys."
+        )
+
+
+def _check_target(key: KeyRecord) -> None:
+    require_customer_managed(key, "pointing an alias at it")
+    if key.state is KeyState.PENDING_DELETION:
+        raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
+
+
+async def _alias_row(ctx: CallContext, name: str) -> Any:
+    return await ctx.conn.fetchone(
+        "SELECT name, key_id, created, updated FROM kms_aliases"
+        " WHERE account = ? AND region = ? AND name = ?",
+        ctx.account,
+        ctx.region,
+        name,
+    )
+
+
+async def _target_checks(ctx: CallContext, action: str, key: KeyRecord, name: str) -> list[Check]:
+    return [
+        Check(action, alias_arn(ctx.region, ctx.account, name), resource_type=RESOURCE_TYPE),
+        await engine(ctx).check_for(ctx.conn, ctx.account, key, action),
+    ]
+
+
+async def _authz_create(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
+    key = await resolve(ctx, req["TargetKeyId"], allow_alias=False)
+    return await _target_checks(ctx, "kms:CreateAlias", key, req["AliasName"])
+
+
+@operation("kms", "CreateAlias", authorize=_authz_create)
+async def create_alias(ctx: CallContext, req: dict[str, Any]) -> None:
+    """CreateAlias; InvalidAliasNameException, AlreadyExistsException, NotFoundException."""
+    name = req["AliasName"]
+    _check_name(name)
+    key = await resolve(ctx, req["TargetKeyId"], allow_alias=False)
+    _check_target(key)
+    if await _alias_row(ctx, name) is not None:
+        raise AlreadyExistsException(
+            f"An alias with the name {alias_arn(ctx.region, ctx.account, name)} already exists"
+        )
+    try:
+        await ctx.conn.execute(
+            "INSERT INTO kms_aliases (account, region, name, key_id, created, updated)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            ctx.account,
+            ctx.region,
+            name,
+            key.key_id,
+            float(ctx.now),
+            float(ctx.now),
+        )
+    except IntegrityError as e:
+        raise AlreadyExistsException(
+            f"An alias with the name {alias_arn(ctx.region, ctx.account, name)} already exists"
+        ) from e
+    return None
+
+
+async def _authz_update(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
+    name = req["AliasName"]
+    key = await resolve(ctx, req["TargetKeyId"], allow_alias=False)
+    checks = await _target_checks(ctx, "kms:UpdateAlias", key, name)
+    row = await _alias_row(ctx, name)
+    if row is not None:
+        old = await engine(ctx).get(ctx.conn, row["key_id"])
+        if old is not None:
+            checks.append(await engine(ctx).check_for(ctx.conn, ctx.account, old, "kms:UpdateAlias"))
+    return checks
+
+
+@operation("kms", "UpdateAlias", authorize=_authz_update)
+async def update_alias(ctx: CallContext, req: dict[str, Any]) -> None:
+    """UpdateAlias: point an existing alias at another key."""
+    name = req["AliasName"]
+    _check_name(name)
+    key = await resolve(ctx, req["TargetKeyId"], allow_alias=False)
+    _check_target(key)
+    if await _alias_row(ctx, name) is None:
+        raise NotFoundException(f"Alias '{alias_arn(ctx.region, ctx.account, name)}' is not found.")
+    await ctx.conn.execute(
+        "UPDATE kms_aliases SET key_id = ?, updated = ? WHERE account = ? AND region = ? AND name = ?",
+        key.key_id,
+        float(ctx.now),
+        ctx.account,
+        ctx.region,
+        name,
+    )
+    return None
+
+
+async def _authz_delete(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
+    name = req["AliasName"]
+    checks = [Check("kms:DeleteAlias", alias_arn(ctx.region, ctx.account, name), resource_type=RESOURCE_TYPE)]
+    row = await _alias_row(ctx, name)
+    if row is not None:
+        key = await engine(ctx).get(ctx.conn, row["key_id"])
+        if key is not None:
+            checks.append(await engine(ctx).check_for(ctx.conn, ctx.account, key, "kms:DeleteAlias"))
+    return checks
+
+
+@operation("kms", "DeleteAlias", authorize=_authz_delete)
+async def delete_alias(ctx: CallContext, req: dict[str, Any]) -> None:
+    name = req["AliasName"]
+    _check_name(name)
+    count = await ctx.conn.execute(
+        "DELETE FROM kms_aliases WHERE account = ? AND region = ? AND name = ?",
+        ctx.account,
+        ctx.region,
+        name,
+    )
+    if not count:
+        raise NotFoundException(f"Alias '{alias_arn(ctx.region, ctx.account, name)}' is not found.")
+    return None
+
+
+def _dt(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+@operation("kms", "ListAliases", read_only=True)
+async def list_aliases(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """Aliases of the account and region, by name; KeyId (id or key ARN) filters by key."""
+    limit = req.get("Limit") or 50
+    sql = (
+        "SELECT name, key_id, created, updated FROM kms_aliases WHERE account = ? AND region = ? AND name > ?"
+    )
+    args: list[Any] = [ctx.account, ctx.region, req.get("Marker") or ""]
+    if req.get("KeyId"):
+        key = await resolve(ctx, req["KeyId"], allow_alias=False)
+        sql += " AND key_id = ?"
+        args.append(key.key_id)
+    rows = await ctx.conn.fetchall(sql + " ORDER BY name LIMIT ?", *args, limit + 1)
+    items, more = page(rows, limit, 50)
+    out: dict[str, Any] = {
+        "Aliases": [
+            {
+                "AliasName": r["name"],
+                "AliasArn": alias_arn(ctx.region, ctx.account, r["name"]),
+                "TargetKeyId": r["key_id"],
+                "CreationDate": _dt(float(r["created"])),
+                "LastUpdatedDate": _dt(float(r["updated"])),
+            }
+            for r in items
+        ],
+        "Truncated": more,
+    }
+    if more:
+        out["NextMarker"] = items[-1]["name"]
+    return out

@@ -1,0 +1,185 @@
+"""KMS cryptographic operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey(WithoutPlaintext), GenerateRandom.
+
+All are read-only calls (as CloudTrail marks them): nothing is stored, in
+particular no plaintext and no data key.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from fleetward.protocol.errors import ValidationException
+from fleetward.protocol.registry import Check, operation
+from fleetward.services.context import CallContext
+from fleetward.services.kms.common import engine, key_scoped, resolve
+from fleetward.services.kms.errors import (
+    DryRunOperationException,
+    IncorrectKeyException,
+    InvalidKeyUsageException,
+    UnsupportedOperationException,
+)
+from fleetward.services.kms.model import SYMMETRIC_DEFAULT, KeyRecord
+
+_DATA_KEY_BYTES = {"AES_256": 32, "AES_128": 16}
+
+
+def _algorithm(req: dict[str, Any], field: str = "EncryptionAlgorithm") -> str:
+    algorithm = req.get(field) or SYMMETRIC_DEFAULT
+    if algorithm != SYMMETRIC_DEFAULT:
+        raise InvalidKeyUsageException(
+            f"The encryption algorithm {algorithm} is not supported by a SYMMETRIC_DEFAULT key."
+        )
+    return algorithm
+
+
+def _dry_run(req: dict[str, Any]) -> None:
+    if req.get("DryRun"):
+        raise DryRunOperationException()
+
+
+async def _source_key(ctx: CallContext, blob: bytes, key_id: str | None) -> KeyRecord:
+    """The key a blob was made under; IncorrectKeyException if ``key_id`` names another."""
+    key = await engine(ctx).key_of_blob(ctx.conn, blob)
+    if key_id:
+        named = await resolve(ctx, key_id)
+        if named.key_id != key.key_id:
+            raise IncorrectKeyException()
+    return key
+
+
+@operation(
+    "kms",
+    "Encrypt",
+    read_only=True,
+    authorize=key_scoped("kms:Encrypt", context_field="EncryptionContext"),
+)
+async def encrypt(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """Encrypt up to 4 KB; DisabledException / KMSInvalidStateException unless enabled."""
+    algorithm = _algorithm(req)
+    key = await resolve(ctx, req["KeyId"])
+    context = req.get("EncryptionContext") or {}
+    _dry_run(req)
+    blob = await engine(ctx).encrypt(ctx.conn, key, req["Plaintext"], context)
+    return {"CiphertextBlob": blob, "KeyId": key.arn, "EncryptionAlgorithm": algorithm}
+
+
+async def _authz_decrypt(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
+    key = await _source_key(ctx, req["CiphertextBlob"], req.get("KeyId"))
+    return [
+        await engine(ctx).check_for(
+            ctx.conn, ctx.account, key, "kms:Decrypt", context=req.get("EncryptionContext")
+        )
+    ]
+
+
+@operation("kms", "Decrypt", read_only=True, authorize=_authz_decrypt)
+async def decrypt(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """Decrypt; works without KeyId (from the blob's header), IncorrectKeyException on mismatch,
+    InvalidCiphertextException on any tampering or a different encryption context."""
+    algorithm = _algorithm(req)
+    if req.get("Recipient"):
+        raise UnsupportedOperationException("Recipient (Nitro Enclaves) is not supported.")
+    key = await _source_key(ctx, req["CiphertextBlob"], req.get("KeyId"))
+    context = req.get("EncryptionContext") or {}
+    plaintext = await engine(ctx).decrypt(ctx.conn, key, req["CiphertextBlob"], context)
+    _dry_run(req)
+    return {"KeyId": key.arn, "Plaintext": plaintext, "EncryptionAlgorithm": algorithm}
+
+
+async def _authz_reencrypt(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
+    svc = engine(ctx)
+    source = await _source_key(ctx, req["CiphertextBlob"], req.get("SourceKeyId"))
+    dest = await resolve(ctx, req["DestinationKeyId"])
+    return [
+        await svc.check_for(
+            ctx.conn,
+            ctx.account,
+            source,
+            "kms:ReEncryptFrom",
+            context=req.get("SourceEncryptionContext"),
+        ),
+        await svc.check_for(
+            ctx.conn,
+            ctx.account,
+            dest,
+            "kms:ReEncryptTo",
+            context=req.get("DestinationEncryptionContext"),
+        ),
+    ]
+
+
+@operation("kms", "ReEncrypt", read_only=True, authorize=_authz_reencrypt)
+async def re_encrypt(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """Decrypt under the source key and context, encrypt under the destination's."""
+    source_alg = _algorithm(req, "SourceEncryptionAlgorithm")
+    dest_alg = _algorithm(req, "DestinationEncryptionAlgorithm")
+    svc = engine(ctx)
+    source = await _source_key(ctx, req["CiphertextBlob"], req.get("SourceKeyId"))
+    dest = await resolve(ctx, req["DestinationKeyId"])
+    plaintext = await svc.decrypt(
+        ctx.conn, source, req["CiphertextBlob"], req.get("SourceEncryptionContext") or {}
+    )
+    blob = await svc.encrypt(ctx.conn, dest, plaintext, req.get("DestinationEncryptionContext") or {})
+    _dry_run(req)
+    return {
+        "CiphertextBlob": blob,
+        "SourceKeyId": source.arn,
+        "KeyId": dest.arn,
+        "SourceEncryptionAlgorithm": source_alg,
+        "DestinationEncryptionAlgorithm": dest_alg,
+    }
+
+
+def _data_key_size(req: dict[str, Any]) -> int:
+    size, spec = req.get("NumberOfBytes"), req.get("KeySpec")
+    if (size is None) == (spec is None):
+        raise ValidationException("Please specify either number of bytes or key spec.")
+    return int(size) if size is not None else _DATA_KEY_BYTES[str(spec)]
+
+
+async def _data_key(ctx: CallContext, req: dict[str, Any]) -> tuple[KeyRecord, bytes, bytes]:
+    size = _data_key_size(req)
+    if req.get("Recipient"):
+        raise UnsupportedOperationException("Recipient (Nitro Enclaves) is not supported.")
+    key = await resolve(ctx, req["KeyId"])
+    data_key = os.urandom(size)
+    blob = await engine(ctx).encrypt(ctx.conn, key, data_key, req.get("EncryptionContext") or {})
+    _dry_run(req)
+    return key, data_key, blob
+
+
+@operation(
+    "kms",
+    "GenerateDataKey",
+    read_only=True,
+    authorize=key_scoped("kms:GenerateDataKey", context_field="EncryptionContext"),
+)
+async def generate_data_key(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """A fresh data key, in plaintext and encrypted; neither is stored."""
+    key, data_key, blob = await _data_key(ctx, req)
+    return {"CiphertextBlob": blob, "Plaintext": data_key, "KeyId": key.arn}
+
+
+@operation(
+    "kms",
+    "GenerateDataKeyWithoutPlaintext",
+    read_only=True,
+    authorize=key_scoped("kms:GenerateDataKeyWithoutPlaintext", context_field="EncryptionContext"),
+)
+async def generate_data_key_without_plaintext(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    key, _data, blob = await _data_key(ctx, req)
+    return {"CiphertextBlob": blob, "KeyId": key.arn}
+
+
+@operation("kms", "GenerateRandom", read_only=True)
+async def generate_random(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """1..1024 random bytes from the operating system's CSPRNG."""
+    if req.get("CustomKeyStoreId"):
+        raise UnsupportedOperationException("Custom key stores are not supported by fleetward.")
+    if req.get("Recipient"):
+        raise UnsupportedOperationException("Recipient (Nitro Enclaves) is not supported.")
+    size = req.get("NumberOfBytes")
+    if size is None:
+        raise ValidationException("Please specify the number of bytes (NumberOfBytes).")
+    return {"Plaintext": os.urandom(int(size))}

@@ -1,0 +1,187 @@
+"""KMS key life cycle: CreateKey, DescribeKey, ListKeys, Enable/DisableKey, deletion."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from fleetward.protocol.errors import ValidationException
+from fleetward.protocol.registry import Check, operation
+from fleetward.services.context import CallContext
+from fleetward.services.kms.common import (
+    engine,
+    key_scoped,
+    page,
+    require_customer_managed,
+    resolve,
+    tag_keys,
+    validate_tags,
+)
+from fleetward.services.kms.engine import key_arn
+from fleetward.services.kms.errors import (
+    MalformedPolicyDocumentException,
+    UnsupportedOperationException,
+)
+from fleetward.services.kms.keypolicy import LOCKOUT_MESSAGE, compile_key_policy, would_lock_out
+from fleetward.services.kms.model import DAY, ENCRYPT_DECRYPT, SYMMETRIC_DEFAULT, KeyState
+
+MIN_WINDOW, MAX_WINDOW, DEFAULT_WINDOW = 7, 30, 30
+
+
+async def _authz_create(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
+    keys = tag_keys(req.get("Tags") or [])
+    checks = [Check("kms:CreateKey", keys=keys or None)]
+    if req.get("Tags"):
+        checks.append(Check("kms:TagResource", keys=keys))
+    return checks
+
+
+def _check_spec(req: dict[str, Any]) -> None:
+    spec, legacy = req.get("KeySpec"), req.get("CustomerMasterKeySpec")
+    if spec and legacy:
+        raise ValidationException(
+            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. "
+            "CustomerMasterKeySpec parameter is deprecated. Use KeySpec parameter instead."
+        )
+    chosen = spec or legacy or SYMMETRIC_DEFAULT
+    if chosen != SYMMETRIC_DEFAULT:
+        raise UnsupportedOperationException(
+            f"KeySpec {chosen} is not supported: fleetward provides SYMMETRIC_DEFAULT keys only."
+        )
+    usage = req.get("KeyUsage") or ENCRYPT_DECRYPT
+    if usage != ENCRYPT_DECRYPT:
+        raise ValidationException(f"KeyUsage {usage} is not compatible with KeySpec {SYMMETRIC_DEFAULT}.")
+    if (req.get("Origin") or "AWS_KMS") != "AWS_KMS":
+        raise UnsupportedOperationException(
+            f"Origin {req['Origin']} is not supported: fleetward generates key material (AWS_KMS)."
+        )
+    if req.get("CustomKeyStoreId") or req.get("XksKeyId"):
+        raise UnsupportedOperationException("Custom key stores are not supported by fleetward.")
+    if req.get("MultiRegion"):
+        raise UnsupportedOperationException("Multi-Region keys are not supported by fleetward.")
+
+
+@operation("kms", "CreateKey", authorize=_authz_create)
+async def create_key(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """CreateKey: a SYMMETRIC_DEFAULT key with the given or the default key policy.
+
+    Raises UnsupportedOperationException (other key specs, origins, stores),
+    MalformedPolicyDocumentException (bad policy, or one locking the caller out
+    without BypassPolicyLockoutSafetyCheck), TagException.
+    """
+    _check_spec(req)
+    kid = str(uuid.uuid4())
+    policy = req.get("Policy")
+    if policy is not None:
+        compiled = compile_key_policy(policy)
+        arn = key_arn(ctx.region, ctx.account, kid)
+        if not req.get("BypassPolicyLockoutSafetyCheck") and would_lock_out(
+            compiled, arn, ctx.principal.arn, ctx.account
+        ):
+            raise MalformedPolicyDocumentException(LOCKOUT_MESSAGE)
+    tags = validate_tags(req.get("Tags") or [])
+    key = await engine(ctx).create_key(
+        ctx.conn,
+        ctx.account,
+        ctx.region,
+        ctx.now,
+        description=req.get("Description") or "",
+        policy=policy,
+        tags=tags,
+        key_id=kid,
+    )
+    ctx.resources = [{"ARN": key.arn, "type": "AWS::KMS::Key"}]
+    return {"KeyMetadata": key.metadata()}
+
+
+@operation("kms", "DescribeKey", read_only=True, authorize=key_scoped("kms:DescribeKey"))
+async def describe_key(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    key = await resolve(ctx, req["KeyId"])
+    return {"KeyMetadata": key.metadata()}
+
+
+@operation("kms", "ListKeys", read_only=True)
+async def list_keys(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    limit = req.get("Limit") or 100
+    rows = await ctx.conn.fetchall(
+        "SELECT key_id, arn FROM kms_keys WHERE account = ? AND region = ? AND key_id > ?"
+        " ORDER BY key_id LIMIT ?",
+        ctx.account,
+        ctx.region,
+        req.get("Marker") or "",
+        limit + 1,
+    )
+    items, more = page(rows, limit, 100)
+    out: dict[str, Any] = {
+        "Keys": [{"KeyId": r["key_id"], "KeyArn": r["arn"]} for r in items],
+        "Truncated": more,
+    }
+    if more:
+        out["NextMarker"] = items[-1]["key_id"]
+    return out
+
+
+@operation("kms", "EnableKey", authorize=key_scoped("kms:EnableKey", allow_alias=False))
+async def enable_key(ctx: CallContext, req: dict[str, Any]) -> None:
+    """EnableKey: Disabled -> Enabled (idempotent); KMSInvalidStateException when pending deletion."""
+    key = await resolve(ctx, req["KeyId"], allow_alias=False)
+    require_customer_managed(key, "EnableKey")
+    if key.state is not KeyState.ENABLED:
+        await engine(ctx).save_state(ctx.conn, key.with_state(KeyState.ENABLED))
+    return None
+
+
+@operation("kms", "DisableKey", authorize=key_scoped("kms:DisableKey", allow_alias=False))
+async def disable_key(ctx: CallContext, req: dict[str, Any]) -> None:
+    """DisableKey: Enabled -> Disabled (idempotent); KMSInvalidStateException when pending deletion."""
+    key = await resolve(ctx, req["KeyId"], allow_alias=False)
+    require_customer_managed(key, "DisableKey")
+    if key.state is not KeyState.DISABLED:
+        await engine(ctx).save_state(ctx.conn, key.with_state(KeyState.DISABLED))
+    return None
+
+
+@operation(
+    "kms",
+    "ScheduleKeyDeletion",
+    authorize=key_scoped("kms:ScheduleKeyDeletion", allow_alias=False),
+)
+async def schedule_key_deletion(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """ScheduleKeyDeletion: PendingDeletion for 7..30 days (default 30), then destroyed."""
+    window = req.get("PendingWindowInDays")
+    if window is None:
+        window = DEFAULT_WINDOW
+    if window < MIN_WINDOW:
+        raise ValidationException(
+            f"1 validation error detected: Value '{window}' at 'pendingWindowInDays' failed to "
+            f"satisfy constraint: Member must have value greater than or equal to {MIN_WINDOW}"
+        )
+    if window > MAX_WINDOW:
+        raise ValidationException(
+            f"1 validation error detected: Value '{window}' at 'pendingWindowInDays' failed to "
+            f"satisfy constraint: Member must have value less than or equal to {MAX_WINDOW}"
+        )
+    key = await resolve(ctx, req["KeyId"], allow_alias=False)
+    require_customer_managed(key, "ScheduleKeyDeletion")
+    deletion = float(ctx.now) + window * DAY
+    updated = replace(
+        key.with_state(KeyState.PENDING_DELETION), deletion_date=deletion, pending_window=window
+    )
+    await engine(ctx).save_state(ctx.conn, updated)
+    return {
+        "KeyId": key.arn,
+        "DeletionDate": datetime.fromtimestamp(deletion, UTC),
+        "KeyState": str(KeyState.PENDING_DELETION),
+        "PendingWindowInDays": window,
+    }
+
+
+@operation("kms", "CancelKeyDeletion", authorize=key_scoped("kms:CancelKeyDeletion", allow_alias=False))
+async def cancel_key_deletion(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """CancelKeyDeletion: PendingDeletion -> Disabled, as AWS does."""
+    key = await resolve(ctx, req["KeyId"], allow_alias=False)
+    updated = replace(key.with_state(KeyState.DISABLED), deletion_date=None, pending_window=None)
+    await engine(ctx).save_state(ctx.conn, updated)
+    return {"KeyId": key.arn}

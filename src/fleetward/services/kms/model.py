@@ -1,0 +1,152 @@
+"""KMS keys as values: the key record, its state machine and its wire metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from fleetward.services.kms.errors import DisabledException, KMSInvalidStateException
+
+__all__ = [
+    "DEFAULT_ROTATION_DAYS",
+    "KeyManager",
+    "KeyRecord",
+    "KeyState",
+    "require_usable",
+    "transition",
+]
+
+DEFAULT_ROTATION_DAYS = 365
+SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
+ENCRYPT_DECRYPT = "ENCRYPT_DECRYPT"
+DAY = 86400.0
+
+
+class KeyState(StrEnum):
+    """The states fleetward keys take (AWS's ``KeyState`` values)."""
+
+    ENABLED = "Enabled"
+    DISABLED = "Disabled"
+    PENDING_DELETION = "PendingDeletion"
+
+
+class KeyManager(StrEnum):
+    CUSTOMER = "CUSTOMER"
+    AWS = "AWS"
+
+
+# Allowed transitions; destruction (PendingDeletion -> gone) is the deletion worker's.
+_TRANSITIONS: dict[KeyState, frozenset[KeyState]] = {
+    KeyState.ENABLED: frozenset({KeyState.DISABLED, KeyState.PENDING_DELETION}),
+    KeyState.DISABLED: frozenset({KeyState.ENABLED, KeyState.PENDING_DELETION}),
+    KeyState.PENDING_DELETION: frozenset({KeyState.DISABLED}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """One KMS key as stored (``kms_keys`` row)."""
+
+    key_id: str
+    account: str
+    region: str
+    arn: str
+    description: str
+    key_usage: str
+    key_spec: str
+    key_manager: KeyManager
+    state: KeyState
+    created: float
+    deletion_date: float | None
+    pending_window: int | None
+    policy: str
+    policy_version: int
+    rotation_enabled: bool
+    rotation_period: int | None
+    next_rotation: float | None
+    current_version: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> KeyRecord:
+        return cls(
+            key_id=row["key_id"],
+            account=row["account"],
+            region=row["region"],
+            arn=row["arn"],
+            description=row["description"],
+            key_usage=row["key_usage"],
+            key_spec=row["key_spec"],
+            key_manager=KeyManager(row["key_manager"]),
+            state=KeyState(row["state"]),
+            created=float(row["created"]),
+            deletion_date=row["deletion_date"],
+            pending_window=row["pending_window"],
+            policy=row["policy"],
+            policy_version=int(row["policy_version"]),
+            rotation_enabled=bool(row["rotation_enabled"]),
+            rotation_period=row["rotation_period"],
+            next_rotation=row["next_rotation"],
+            current_version=int(row["current_version"]),
+        )
+
+    def with_state(self, target: KeyState) -> KeyRecord:
+        """This key moved to ``target`` (see :func:`transition`)."""
+        return replace(self, state=transition(self, target))
+
+    def metadata(self) -> dict[str, Any]:
+        """``KeyMetadata`` as AWS returns it."""
+        meta: dict[str, Any] = {
+            "AWSAccountId": self.account,
+            "KeyId": self.key_id,
+            "Arn": self.arn,
+            "CreationDate": _dt(self.created),
+            "Enabled": self.state is KeyState.ENABLED,
+            "Description": self.description,
+            "KeyUsage": self.key_usage,
+            "KeyState": str(self.state),
+            "Origin": "AWS_KMS",
+            "KeyManager": str(self.key_manager),
+            "CustomerMasterKeySpec": self.key_spec,
+            "KeySpec": self.key_spec,
+            "EncryptionAlgorithms": [SYMMETRIC_DEFAULT],
+            "MultiRegion": False,
+        }
+        if self.state is KeyState.PENDING_DELETION and self.deletion_date is not None:
+            meta["DeletionDate"] = _dt(self.deletion_date)
+            if self.pending_window is not None:
+                meta["PendingDeletionWindowInDays"] = self.pending_window
+        return meta
+
+
+def _dt(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def transition(key: KeyRecord, target: KeyState) -> KeyState:
+    """Check a state change; returns ``target``.
+
+    Raises ``KMSInvalidStateException`` with AWS's wording for a change the
+    state machine does not allow (e.g. enabling a key pending deletion).
+    """
+    if target in _TRANSITIONS[key.state]:
+        return target
+    if key.state is KeyState.PENDING_DELETION:
+        raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
+    if target is KeyState.DISABLED:
+        raise KMSInvalidStateException(f"{key.arn} is not pending deletion.")
+    raise KMSInvalidStateException(f"{key.arn} is {key.state}.")
+
+
+def require_usable(key: KeyRecord) -> None:
+    """Raise unless ``key`` can be used for cryptographic operations.
+
+    ``DisabledException`` ("<arn> is disabled.") or ``KMSInvalidStateException``
+    ("<arn> is pending deletion.").
+    """
+    if key.state is KeyState.ENABLED:
+        return
+    if key.state is KeyState.DISABLED:
+        raise DisabledException(f"{key.arn} is disabled.")
+    raise KMSInvalidStateException(f"{key.arn} is pending deletion.")

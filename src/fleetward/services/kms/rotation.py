@@ -1,0 +1,121 @@
+"""KMS key rotation: Enable/DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand, ListKeyRotations.
+
+Rotation adds a backing-key version and makes it current; ciphertexts under
+older versions keep decrypting. Scheduled rotations run in the rotation
+worker (``workers.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from fleetward.protocol.registry import operation
+from fleetward.services.context import CallContext
+from fleetward.services.kms.common import engine, key_scoped, page, require_customer_managed, resolve
+from fleetward.services.kms.errors import LimitExceededException
+from fleetward.services.kms.model import DAY, DEFAULT_ROTATION_DAYS, require_usable
+
+MAX_ON_DEMAND = 10
+
+
+def _dt(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+@operation("kms", "EnableKeyRotation", authorize=key_scoped("kms:EnableKeyRotation", allow_alias=False))
+async def enable_key_rotation(ctx: CallContext, req: dict[str, Any]) -> None:
+    """Rotate every RotationPeriodInDays (90..2560, default 365) from now on."""
+    key = await resolve(ctx, req["KeyId"], allow_alias=False)
+    require_customer_managed(key, "EnableKeyRotation")
+    require_usable(key)
+    period = req.get("RotationPeriodInDays") or DEFAULT_ROTATION_DAYS
+    updated = replace(
+        key,
+        rotation_enabled=True,
+        rotation_period=period,
+        next_rotation=float(ctx.now) + period * DAY,
+    )
+    await engine(ctx).save_state(ctx.conn, updated)
+    return None
+
+
+@operation("kms", "DisableKeyRotation", authorize=key_scoped("kms:DisableKeyRotation", allow_alias=False))
+async def disable_key_rotation(ctx: CallContext, req: dict[str, Any]) -> None:
+    key = await resolve(ctx, req["KeyId"], allow_alias=False)
+    require_customer_managed(key, "DisableKeyRotation")
+    require_usable(key)
+    await engine(ctx).save_state(ctx.conn, replace(key, rotation_enabled=False, next_rotation=None))
+    return None
+
+
+@operation(
+    "kms",
+    "GetKeyRotationStatus",
+    read_only=True,
+    authorize=key_scoped("kms:GetKeyRotationStatus", allow_alias=False),
+)
+async def get_key_rotation_status(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    key = await resolve(ctx, req["KeyId"], allow_alias=False)
+    out: dict[str, Any] = {"KeyRotationEnabled": key.rotation_enabled, "KeyId": key.arn}
+    if key.rotation_enabled and key.rotation_period:
+        out["RotationPeriodInDays"] = key.rotation_period
+        if key.next_rotation is not None:
+            out["NextRotationDate"] = _dt(key.next_rotation)
+    return out
+
+
+@operation("kms", "RotateKeyOnDemand", authorize=key_scoped("kms:RotateKeyOnDemand", allow_alias=False))
+async def rotate_key_on_demand(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """Rotate now (at most 10 times per key); DisabledException / KMSInvalidStateException."""
+    key = await resolve(ctx, req["KeyId"], allow_alias=False)
+    require_customer_managed(key, "RotateKeyOnDemand")
+    require_usable(key)
+    row = await ctx.conn.fetchone(
+        "SELECT COUNT(*) AS n FROM kms_key_versions WHERE key_id = ? AND rotation_type = ?",
+        key.key_id,
+        "ON_DEMAND",
+    )
+    if row is not None and int(row["n"]) >= MAX_ON_DEMAND:
+        raise LimitExceededException(
+            f"You have exceeded the maximum number of on-demand rotations ({MAX_ON_DEMAND}) for {key.arn}."
+        )
+    await engine(ctx).rotate(ctx.conn, key, ctx.now, "ON_DEMAND")
+    return {"KeyId": key.key_id}
+
+
+@operation(
+    "kms",
+    "ListKeyRotations",
+    read_only=True,
+    authorize=key_scoped("kms:ListKeyRotations", allow_alias=False),
+)
+async def list_key_rotations(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    key = await resolve(ctx, req["KeyId"], allow_alias=False)
+    limit = req.get("Limit") or 100
+    marker = req.get("Marker")
+    after = int(marker) if marker and marker.isdigit() else 0
+    rows = await ctx.conn.fetchall(
+        "SELECT version, created, rotation_type FROM kms_key_versions"
+        " WHERE key_id = ? AND rotation_type IS NOT NULL AND version > ?"
+        " ORDER BY version LIMIT ?",
+        key.key_id,
+        after,
+        limit + 1,
+    )
+    items, more = page(rows, limit, 100)
+    out: dict[str, Any] = {
+        "Rotations": [
+            {
+                "KeyId": key.key_id,
+                "RotationDate": _dt(float(r["created"])),
+                "RotationType": r["rotation_type"],
+            }
+            for r in items
+        ],
+        "Truncated": more,
+    }
+    if more:
+        out["NextMarker"] = str(items[-1]["version"])
+    return out

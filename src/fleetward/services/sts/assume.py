@@ -1,0 +1,152 @@
+"""STS AssumeRole: temporary ``ASIA...`` credentials for a role session.
+
+The caller needs both: the role's trust policy must allow ``sts:AssumeRole``
+(a resource policy that must allow explicitly) and, unless the trust policy
+names the caller directly, the caller's identity policies must allow it on the
+role ARN (AWS's same-account rules, see ``fleetward.iam.evaluate``). Session
+tags also need ``sts:TagSession``. The session's permissions are the role's
+policies intersected with the session policies (``Policy``, ``PolicyArns``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+from fleetward.iam.errors import MalformedPolicyError
+from fleetward.iam.policy import CompiledPolicy, PolicyKind, compile_policy
+from fleetward.protocol.registry import Check, operation
+from fleetward.services.context import CallContext
+from fleetward.services.iam import store
+from fleetward.services.iam.directory import token_hash
+from fleetward.services.iam.errors import MalformedPolicyDocument, StsValidationError
+
+MIN_DURATION = 900
+PACKED_POLICY_LIMIT = 2048
+_ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/(?:[^/]+/)*([\w+=,.@-]+)$")
+
+
+def _role_ref(role_arn: str) -> tuple[str, str] | None:
+    m = _ROLE_ARN.match(role_arn)
+    return (m.group(1), m.group(2)) if m else None
+
+
+async def _trust(ctx: CallContext, role_arn: str) -> CompiledPolicy | None:
+    ref = _role_ref(role_arn)
+    if ref is None:
+        return None
+    row = await ctx.conn.fetchone(
+        "SELECT trust_policy FROM iam_roles WHERE account = ? AND name = ?", ref[0], ref[1]
+    )
+    if row is None:
+        return None
+    try:
+        return compile_policy(row[0], kind=PolicyKind.RESOURCE, name="AssumeRolePolicyDocument")
+    except MalformedPolicyError:
+        return None
+
+
+async def _authz_assume(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
+    role_arn = req["RoleArn"]
+    trust = await _trust(ctx, role_arn)
+    ref = _role_ref(role_arn)
+    owner = ref[0] if ref else None
+    checks = [
+        Check(
+            "sts:AssumeRole",
+            role_arn,
+            resource_policy=trust,
+            resource_policy_required=True,
+            resource_account=owner,
+            resource_type="AWS::IAM::Role",
+        )
+    ]
+    if req.get("Tags") or req.get("TransitiveTagKeys"):
+        checks.append(
+            Check(
+                "sts:TagSession",
+                role_arn,
+                resource_policy=trust,
+                resource_policy_required=True,
+                resource_account=owner,
+                resource_type="AWS::IAM::Role",
+            )
+        )
+    return checks
+
+
+@operation("sts", "AssumeRole", authorize=_authz_assume, hidden={"SecretAccessKey", "SessionToken"})
+async def assume_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    role_arn = req["RoleArn"]
+    ref = _role_ref(role_arn)
+    row = None
+    if ref is not None:
+        row = await ctx.conn.fetchone(
+            "SELECT * FROM iam_roles WHERE account = ? AND name = ?", ref[0], ref[1]
+        )
+    if row is None or ref is None:
+        # Authorization already refused a missing role; this is a race with DeleteRole.
+        raise StsValidationError(f"Role {role_arn} does not exist.")
+    max_duration = int(row["max_session_duration"])
+    duration = int(req.get("DurationSeconds") or 3600)
+    if duration > max_duration or duration < MIN_DURATION:
+        raise StsValidationError(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+            if duration > max_duration
+            else f"1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy "
+            f"constraint: Member must have value greater than or equal to {MIN_DURATION}"
+        )
+    policy = req.get("Policy")
+    if policy:
+        try:
+            compile_policy(policy, kind=PolicyKind.IDENTITY, name="SessionPolicy")
+        except MalformedPolicyError as e:
+            raise MalformedPolicyDocument(e.message) from e
+    policy_arns = [p["arn"] for p in req.get("PolicyArns") or () if p.get("arn")]
+    for arn in policy_arns:
+        await store.get_policy(ctx.conn, ref[0], arn)
+    tags = {t["Key"]: t["Value"] for t in req.get("Tags") or ()}
+    packed = len(policy or "") + len(orjson.dumps(tags)) + 64 * len(policy_arns)
+    if packed > PACKED_POLICY_LIMIT:
+        from fleetward.services.iam.errors import StsValidationError as PackedPolicyTooLarge
+
+        raise PackedPolicyTooLarge("Packed policy consumes more than 100% of allotted space")
+    key_id = store.new_access_key_id("ASIA")
+    secret = store.new_secret()
+    token = store.new_token()
+    expires = ctx.now + duration
+    await ctx.conn.execute(
+        "INSERT INTO sts_sessions (access_key_id, account, role_id, session_name, secret, token_hash, created,"
+        " expires, policy, policy_arns, tags, source_identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        key_id,
+        row["account"],
+        row["id"],
+        req["RoleSessionName"],
+        ctx.env.keyring.wrap(secret.encode(), aad=key_id.encode()),
+        token_hash(token),
+        float(ctx.now),
+        float(expires),
+        policy,
+        orjson.dumps(policy_arns).decode(),
+        orjson.dumps(tags).decode(),
+        req.get("SourceIdentity"),
+    )
+    # Expired sessions are useless: prune a few on each AssumeRole.
+    await ctx.conn.execute("DELETE FROM sts_sessions WHERE expires < ?", float(ctx.now - 86400))
+    session_arn = f"arn:aws:sts::{row['account']}:assumed-role/{row['name']}/{req['RoleSessionName']}"
+    out: dict[str, Any] = {
+        "Credentials": {
+            "AccessKeyId": key_id,
+            "SecretAccessKey": secret,
+            "SessionToken": token,
+            "Expiration": store.dt(expires),
+        },
+        "AssumedRoleUser": {"AssumedRoleId": f"{row['id']}:{req['RoleSessionName']}", "Arn": session_arn},
+        "PackedPolicySize": min(100, packed * 100 // PACKED_POLICY_LIMIT),
+    }
+    if req.get("SourceIdentity"):
+        out["SourceIdentity"] = req["SourceIdentity"]
+    ctx.resources = [{"ARN": role_arn, "type": "AWS::IAM::Role"}]
+    return out

@@ -1,0 +1,274 @@
+"""The audit trail end to end: records of every call, LookupEvents, validate, audit-or-fail."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.support.server import Server, signed_request
+
+ALLOW_SSM = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["ssm:PutParameter", "ssm:GetParameter", "iam:GetUser"],
+                "Resource": "*",
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+            },
+        ],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = Server(tmp_path_factory.mktemp("audit")).start()
+    yield s
+    s.stop()
+
+
+def _user(srv: Server, policy: str | None = None) -> tuple[str, tuple[str, str]]:
+    name = f"u{uuid.uuid4().hex[:10]}"
+    iam = srv.client("iam")
+    iam.create_user(UserName=name)
+    if policy:
+        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=policy)
+    k = iam.create_access_key(UserName=name)["AccessKey"]
+    return name, (k["AccessKeyId"], k["SecretAccessKey"])
+
+
+def _lookup(srv: Server, key: str, value: str) -> list[dict[str, Any]]:
+    out = srv.aws(
+        "cloudtrail",
+        "lookup-events",
+        "--lookup-attributes",
+        f"AttributeKey={key},AttributeValue={value}",
+        check=True,
+    )
+    return list(json.loads(out.stdout)["Events"])
+
+
+def _db(srv: Server) -> sqlite3.Connection:
+    return sqlite3.connect(srv.data_dir / "fleetward.db")
+
+
+def test_lookup_events_by_user_allowed_and_denied(srv: Server) -> None:
+    alice, akeys = _user(srv, ALLOW_SSM)
+    bob, bkeys = _user(srv)
+    srv.client("iam", creds=akeys).get_user(UserName=alice)
+    for creds in (akeys, bkeys):
+        with pytest.raises(ClientError) as e:
+            srv.client("iam", creds=creds).create_user(UserName=f"x{uuid.uuid4().hex[:8]}")
+        assert e.value.response["Error"]["Code"] == "AccessDenied"
+        assert "Statement" not in e.value.response["Error"]["Message"]
+    secret_value = f"s3cr3t-{uuid.uuid4().hex}"
+    ssm_done = False
+    r = srv.aws(
+        "ssm",
+        "put-parameter",
+        "--name",
+        f"/{alice}/db",
+        "--type",
+        "SecureString",
+        "--value",
+        secret_value,
+        creds=akeys,
+    )
+    if "InvalidAction" not in r.stderr and "not implemented" not in r.stderr:
+        assert r.returncode == 0, r.stderr
+        r = srv.aws(
+            "ssm", "get-parameter", "--name", f"/{alice}/db", "--with-decryption", creds=akeys, check=True
+        )
+        assert secret_value in r.stdout
+        ssm_done = True
+    events = _lookup(srv, "Username", alice)
+    assert events and all(e["Username"] == alice for e in events)
+    names = [e["EventName"] for e in events]
+    assert "GetUser" in names and "CreateUser" in names
+    for e in events:
+        rec = json.loads(e["CloudTrailEvent"])
+        assert rec["userIdentity"]["userName"] == alice
+        assert rec["sourceIPAddress"] == "127.0.0.1"
+        assert rec["eventName"] == e["EventName"]
+        assert secret_value not in e["CloudTrailEvent"]
+        if rec["eventName"] == "CreateUser":
+            assert rec["errorCode"] == "AccessDenied"
+            assert rec["additionalEventData"]  # the deciding reason, kept out of the error
+        if rec["eventName"] == "GetUser":
+            assert "errorCode" not in rec and rec["responseElements"] is None
+    if ssm_done:
+        assert {"PutParameter", "GetParameter"} <= set(names)
+    # the administrator's CreateAccessKey records hide the secret
+    for e in _lookup(srv, "EventName", "CreateAccessKey"):
+        assert akeys[1] not in e["CloudTrailEvent"] and bkeys[1] not in e["CloudTrailEvent"]
+    bob_events = _lookup(srv, "Username", bob)
+    assert bob_events and all(e["Username"] == bob for e in bob_events)
+    if not ssm_done:
+        pytest.skip("Parameter Store (SecureString put/get) not implemented yet: the rest passed")
+
+
+def test_other_lookup_attributes_and_paging(srv: Server) -> None:
+    name, keys = _user(srv, ALLOW_SSM)
+    c = srv.client("iam", creds=keys)
+    for _ in range(5):
+        c.get_user(UserName=name)
+    ct = srv.client("cloudtrail")
+    akid = keys[0]
+    evs = ct.lookup_events(LookupAttributes=[{"AttributeKey": "AccessKeyId", "AttributeValue": akid}])[
+        "Events"
+    ]
+    assert len(evs) == 5 and all(
+        e["ReadOnly"] == "true" and e["EventSource"] == "iam.amazonaws.com" for e in evs
+    )
+    times = [e["EventTime"] for e in evs]
+    assert times == sorted(times, reverse=True)
+    q = [{"AttributeKey": "AccessKeyId", "AttributeValue": akid}]
+    p1 = ct.lookup_events(LookupAttributes=q, MaxResults=2)
+    p2 = ct.lookup_events(LookupAttributes=q, MaxResults=2, NextToken=p1["NextToken"])
+    p3 = ct.lookup_events(LookupAttributes=q, MaxResults=2, NextToken=p2["NextToken"])
+    ids = [e["EventId"] for p in (p1, p2, p3) for e in p["Events"]]
+    assert sorted(ids) == sorted(e["EventId"] for e in evs) and "NextToken" not in p3
+    with pytest.raises(ClientError) as err:
+        ct.lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GetUser"}],
+            NextToken=p1["NextToken"],
+        )
+    assert err.value.response["Error"]["Code"] == "InvalidNextTokenException"
+    one = ct.lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": evs[0]["EventId"]}]
+    )["Events"]
+    assert [e["EventId"] for e in one] == [evs[0]["EventId"]]
+    arn = f"arn:aws:iam::{json.loads(evs[0]['CloudTrailEvent'])['recipientAccountId']}:user/{name}"
+    by_res = ct.lookup_events(LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": arn}])[
+        "Events"
+    ]
+    assert any(e["EventName"] == "GetUser" for e in by_res)
+    with pytest.raises(ClientError) as err:
+        ct.lookup_events(LookupAttributes=[{"AttributeKey": "ReadOnly", "AttributeValue": "true"}] * 2)
+    assert err.value.response["Error"]["Code"] == "InvalidLookupAttributesException"
+
+
+def test_failed_authentication_is_recorded(srv: Server) -> None:
+    akid = f"AKIA{uuid.uuid4().hex[:16].upper()}"
+    status, _, _ = signed_request(
+        srv.endpoint,
+        b"{}",
+        {"X-Amz-Target": "TrentService.ListKeys", "Content-Type": "application/x-amz-json-1.1"},
+        service="kms",
+        key=akid,
+    )
+    assert status in (400, 403)
+    with _db(srv) as c:
+        rows = c.execute(
+            "SELECT event_name, error_code, record FROM audit_events WHERE access_key_id = ?", (akid,)
+        ).fetchall()
+    assert len(rows) == 1 and rows[0][0] == "ListKeys" and rows[0][1]
+    rec = json.loads(rows[0][2])
+    assert rec["userIdentity"] == {"type": "Unknown", "accessKeyId": akid}
+    assert rec["eventSource"] == "kms.amazonaws.com"
+
+
+def test_trail_calls(srv: Server) -> None:
+    ct = srv.client("cloudtrail")
+    trails = ct.describe_trails()["trailList"]
+    assert trails[0]["Name"] == "fleetward" and trails[0]["LogFileValidationEnabled"]
+    assert ct.get_trail_status(Name="fleetward")["IsLogging"] is True
+    with pytest.raises(ClientError) as e:
+        ct.get_trail_status(Name="nope")
+    assert e.value.response["Error"]["Code"] == "TrailNotFoundException"
+    srv.admin_post("/_fleetward/audit/digest")
+    keys = ct.list_public_keys()["PublicKeyList"]
+    from fleetward.crypto.signing import fingerprint
+
+    assert keys and fingerprint(keys[0]["Value"]) == keys[0]["Fingerprint"]
+
+
+def test_audit_or_fail(srv: Server) -> None:
+    name = f"f{uuid.uuid4().hex[:10]}"
+    iam = srv.client("iam")
+    srv.admin_post("/_fleetward/audit/fault", b'{"fail": true}')
+    try:
+        with pytest.raises(ClientError) as e:
+            iam.create_user(UserName=name)
+        assert e.value.response["Error"]["Code"] == "InternalFailure"
+        with pytest.raises(ClientError) as e:
+            srv.client("sts").get_caller_identity()
+        assert e.value.response["Error"]["Code"] == "InternalFailure"
+    finally:
+        srv.admin_post("/_fleetward/audit/fault", b'{"fail": false}')
+    with pytest.raises(ClientError) as e:
+        iam.get_user(UserName=name)
+    assert e.value.response["Error"]["Code"] == "NoSuchEntity"  # nothing changed
+    import urllib.request
+
+    with urllib.request.urlopen(f"{srv.endpoint}/_fleetward/metrics", timeout=5) as r:
+        text = r.read().decode()
+        assert r.headers["content-type"].startswith("text/plain")
+    failures = [ln for ln in text.splitlines() if ln.startswith("fleetward_audit_write_failures_total ")]
+    assert failures and int(failures[0].split()[1]) >= 2
+    assert "audit trail" in Path(srv.log_path).read_text()
+
+
+def test_validate_names_changed_and_removed_records(srv: Server) -> None:
+    name, keys = _user(srv, ALLOW_SSM)
+    for _ in range(3):
+        srv.client("iam", creds=keys).get_user(UserName=name)
+    ok = srv.cli("trail", "validate", "--data-dir", str(srv.data_dir), "--close-open-hour", check=False)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "trail is VALID" in ok.stdout
+    with _db(srv) as c:
+        (a, ea), (b, eb) = c.execute(
+            "SELECT seq, event_id FROM audit_events WHERE access_key_id = ? ORDER BY seq LIMIT 2", (keys[0],)
+        ).fetchall()
+        c.execute(
+            "UPDATE audit_events SET record = replace(record, '127.0.0.1', '10.9.9.9') WHERE seq = ?", (a,)
+        )
+        c.execute("DELETE FROM audit_events WHERE seq = ?", (b,))
+    try:
+        bad = srv.cli("trail", "validate", "--data-dir", str(srv.data_dir), check=False)
+        assert bad.returncode != 0
+        assert f"record seq {a} (eventID {ea}) changed" in bad.stdout
+        assert f"record seq {b} (eventID {eb}) removed" in bad.stdout
+    finally:  # restore for the other tests of the module
+        with _db(srv) as c:
+            c.execute(
+                "UPDATE audit_events SET record = replace(record, '10.9.9.9', '127.0.0.1') WHERE seq = ?",
+                (a,),
+            )
+        ok = srv.cli("trail", "validate", "--data-dir", str(srv.data_dir), check=False)
+        assert "1 findings" in ok.stdout  # the deleted record stays missing
+
+
+def test_export_and_suggest_policy(srv: Server, tmp_path: Path) -> None:
+    name, keys = _user(srv, ALLOW_SSM)
+    srv.client("iam", creds=keys).get_user(UserName=name)
+    out = tmp_path / "export"
+    r = srv.cli("trail", "export", "--data-dir", str(srv.data_dir), "--out", str(out), "--close-open-hour")
+    assert "log files" in r.stdout
+    import gzip
+
+    logs = list(out.glob("AWSLogs/*/CloudTrail/us-east-1/*/*/*/*_CloudTrail_us-east-1_*.json.gz"))
+    digests = list(out.glob("AWSLogs/*/CloudTrail-Digest/us-east-1/*/*/*/*.json.gz"))
+    assert logs and digests
+    recs = [rec for f in logs for rec in json.loads(gzip.decompress(f.read_bytes()))["Records"]]
+    assert any(rec["eventName"] == "GetUser" and rec["userIdentity"].get("userName") == name for rec in recs)
+    d = json.loads(gzip.decompress(digests[-1].read_bytes()))
+    assert d["digestSignatureAlgorithm"] == "SHA256withRSA" and "logFiles" in d
+    arn = f"arn:aws:iam::{srv.client('sts').get_caller_identity()['Account']}:user/{name}"
+    r = srv.cli("iam", "suggest-policy", "--data-dir", str(srv.data_dir), "--principal", arn, "--since", "1d")
+    policy = json.loads(r.stdout)
+    assert policy["Version"] == "2012-10-17"
+    assert policy["Statement"] == [{"Effect": "Allow", "Action": "iam:GetUser", "Resource": arn}]

@@ -1,0 +1,307 @@
+"""KMS through the real aws CLI and boto3 on an initialised server (real SigV4 and IAM)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from tests.support.server import Server, signed_request
+
+DAY = 86400
+
+
+def code_of(e: pytest.ExceptionInfo[botocore.exceptions.ClientError]) -> str:
+    return str(e.value.response["Error"]["Code"])
+
+
+def msg_of(e: pytest.ExceptionInfo[botocore.exceptions.ClientError]) -> str:
+    return str(e.value.response["Error"]["Message"])
+
+
+def cli_json(server: Server, *args: str) -> Any:
+    out = server.aws(*args)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout) if out.stdout.strip() else None
+
+
+def raw(server: Server, operation: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """A signed request that skips botocore's client-side validation (server-side checks)."""
+    key, secret = server.admin[0], server.admin[1]
+    status, _headers, payload = signed_request(
+        server.endpoint,
+        json.dumps(body).encode(),
+        {"X-Amz-Target": f"TrentService.{operation}", "Content-Type": "application/x-amz-json-1.1"},
+        service="kms",
+        key=key,
+        secret=secret,
+    )
+    return status, json.loads(payload or b"{}")
+
+
+def new_key(server: Server, **kw: Any) -> dict[str, Any]:
+    meta: dict[str, Any] = server.client("kms").create_key(**kw)["KeyMetadata"]
+    return meta
+
+
+def test_cli_round_trip_alias_disable_delete_cancel(server: Server, tmp_path: Path) -> None:
+    alias = f"alias/app-{uuid.uuid4().hex[:8]}"
+    meta = cli_json(server, "kms", "create-key", "--description", "app key")["KeyMetadata"]
+    key_id = meta["KeyId"]
+    account = meta["AWSAccountId"]
+    assert meta["Arn"] == f"arn:aws:kms:us-east-1:{account}:key/{key_id}"
+    assert meta["KeyState"] == "Enabled" and meta["Enabled"] is True
+    assert meta["KeySpec"] == meta["CustomerMasterKeySpec"] == "SYMMETRIC_DEFAULT"
+    assert meta["KeyUsage"] == "ENCRYPT_DECRYPT" and meta["KeyManager"] == "CUSTOMER"
+    assert meta["Origin"] == "AWS_KMS" and meta["EncryptionAlgorithms"] == ["SYMMETRIC_DEFAULT"]
+    assert meta["MultiRegion"] is False
+    cli_json(server, "kms", "create-alias", "--alias-name", alias, "--target-key-id", key_id)
+
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"attack at dawn \x00\xff")
+    enc = cli_json(server, "kms", "encrypt", "--key-id", alias, "--plaintext", f"fileb://{plain}")
+    assert enc["KeyId"] == meta["Arn"]
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(base64.b64decode(enc["CiphertextBlob"]))
+    dec = cli_json(server, "kms", "decrypt", "--ciphertext-blob", f"fileb://{blob}")
+    assert base64.b64decode(dec["Plaintext"]) == plain.read_bytes()
+    assert dec["KeyId"] == meta["Arn"]
+
+    cli_json(server, "kms", "disable-key", "--key-id", key_id)
+    out = server.aws("kms", "encrypt", "--key-id", alias, "--plaintext", f"fileb://{plain}")
+    assert out.returncode != 0
+    assert f"(DisabledException) when calling the Encrypt operation: {meta['Arn']} is disabled." in out.stderr
+
+    sched = cli_json(
+        server, "kms", "schedule-key-deletion", "--key-id", key_id, "--pending-window-in-days", "7"
+    )
+    assert sched["KeyState"] == "PendingDeletion" and sched["PendingWindowInDays"] == 7
+    desc = cli_json(server, "kms", "describe-key", "--key-id", key_id)["KeyMetadata"]
+    assert desc["KeyState"] == "PendingDeletion" and desc["PendingDeletionWindowInDays"] == 7
+    assert "DeletionDate" in desc
+    out = server.aws("kms", "decrypt", "--ciphertext-blob", f"fileb://{blob}")
+    assert "(KMSInvalidStateException)" in out.stderr and "is pending deletion." in out.stderr
+    assert cli_json(server, "kms", "cancel-key-deletion", "--key-id", key_id)["KeyId"] == meta["Arn"]
+    desc = cli_json(server, "kms", "describe-key", "--key-id", alias)["KeyMetadata"]
+    assert desc["KeyState"] == "Disabled" and "DeletionDate" not in desc
+    cli_json(server, "kms", "enable-key", "--key-id", key_id)
+    dec = cli_json(server, "kms", "decrypt", "--ciphertext-blob", f"fileb://{blob}")
+    assert base64.b64decode(dec["Plaintext"]) == plain.read_bytes()
+
+
+def test_rotation_on_demand_old_ciphertexts_decrypt(server: Server) -> None:
+    kms = server.client("kms")
+    meta = new_key(server)
+    old = kms.encrypt(KeyId=meta["KeyId"], Plaintext=b"v1", EncryptionContext={"app": "x"})["CiphertextBlob"]
+    out = server.aws("kms", "rotate-key-on-demand", "--key-id", meta["KeyId"])
+    assert out.returncode == 0, out.stderr
+    rotations = kms.list_key_rotations(KeyId=meta["KeyId"])["Rotations"]
+    assert [r["RotationType"] for r in rotations] == ["ON_DEMAND"]
+    new = kms.encrypt(KeyId=meta["KeyId"], Plaintext=b"v2", EncryptionContext={"app": "x"})["CiphertextBlob"]
+    assert new[17:21] != old[17:21]  # the backing-key version in the header
+    assert kms.decrypt(CiphertextBlob=old, EncryptionContext={"app": "x"})["Plaintext"] == b"v1"
+    assert kms.decrypt(CiphertextBlob=new, EncryptionContext={"app": "x"})["Plaintext"] == b"v2"
+    re = kms.re_encrypt(
+        CiphertextBlob=old, SourceEncryptionContext={"app": "x"}, DestinationKeyId=meta["KeyId"]
+    )
+    assert kms.decrypt(CiphertextBlob=re["CiphertextBlob"])["Plaintext"] == b"v1"
+
+
+def test_rotation_status_and_scheduled_rotation_worker(server: Server) -> None:
+    kms = server.client("kms")
+    meta = new_key(server)
+    status = kms.get_key_rotation_status(KeyId=meta["KeyId"])
+    assert status["KeyRotationEnabled"] is False
+    status, body = raw(server, "EnableKeyRotation", {"KeyId": meta["KeyId"], "RotationPeriodInDays": 10})
+    assert status == 400 and body["__type"] == "ValidationException"
+    assert "Member must have value greater than or equal to 90" in body["message"]
+    kms.enable_key_rotation(KeyId=meta["KeyId"], RotationPeriodInDays=90)
+    status = kms.get_key_rotation_status(KeyId=meta["KeyId"])
+    assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 90
+    old = kms.encrypt(KeyId=meta["KeyId"], Plaintext=b"before")["CiphertextBlob"]
+    try:
+        server.admin_post("/_fleetward/clock", json.dumps({"offset": 91 * DAY}).encode())
+        time.sleep(2.5)  # the worker runs every second in test mode
+    finally:
+        server.admin_post("/_fleetward/clock", b'{"offset": 0}')
+    rotations = kms.list_key_rotations(KeyId=meta["KeyId"])["Rotations"]
+    assert [r["RotationType"] for r in rotations] == ["AUTOMATIC"]
+    assert kms.decrypt(CiphertextBlob=old)["Plaintext"] == b"before"
+    kms.disable_key_rotation(KeyId=meta["KeyId"])
+    assert kms.get_key_rotation_status(KeyId=meta["KeyId"])["KeyRotationEnabled"] is False
+
+
+def test_deletion_worker_destroys_only_after_window(server: Server) -> None:
+    kms = server.client("kms")
+    meta = new_key(server)
+    alias = f"alias/doomed-{uuid.uuid4().hex[:8]}"
+    kms.create_alias(AliasName=alias, TargetKeyId=meta["KeyId"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.schedule_key_deletion(KeyId=meta["KeyId"], PendingWindowInDays=5)
+    assert code_of(e) == "ValidationException"
+    assert kms.describe_key(KeyId=meta["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
+    kms.schedule_key_deletion(KeyId=meta["KeyId"], PendingWindowInDays=7)
+    time.sleep(1.5)
+    assert kms.describe_key(KeyId=meta["KeyId"])["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    try:
+        server.admin_post("/_fleetward/clock", json.dumps({"offset": 7 * DAY + 60}).encode())
+        time.sleep(2.5)
+    finally:
+        server.admin_post("/_fleetward/clock", b'{"offset": 0}')
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.describe_key(KeyId=meta["KeyId"])
+    assert code_of(e) == "NotFoundException"
+    assert msg_of(e) == f"Key '{meta['Arn']}' does not exist"
+    assert alias not in [a["AliasName"] for a in kms.list_aliases()["Aliases"]]
+
+
+def test_errors_as_aws(server: Server) -> None:
+    kms = server.client("kms")
+    meta = new_key(server)
+    arn = meta["Arn"]
+    account = meta["AWSAccountId"]
+    missing = str(uuid.uuid4())
+
+    def err(fn: Any, **kw: Any) -> tuple[str, str]:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            fn(**kw)
+        return code_of(e), msg_of(e)
+
+    assert err(kms.describe_key, KeyId=missing) == (
+        "NotFoundException",
+        f"Key 'arn:aws:kms:us-east-1:{account}:key/{missing}' does not exist",
+    )
+    assert err(kms.encrypt, KeyId="alias/none-such", Plaintext=b"x") == (
+        "NotFoundException",
+        "Alias 'alias/none-such' is not found.",
+    )
+    code, message = err(kms.create_alias, AliasName="alias/aws/mine", TargetKeyId=meta["KeyId"])
+    assert code == "InvalidAliasNameException" and "alias/aws/" in message
+    alias = f"alias/dup-{uuid.uuid4().hex[:8]}"
+    kms.create_alias(AliasName=alias, TargetKeyId=meta["KeyId"])
+    assert err(kms.create_alias, AliasName=alias, TargetKeyId=meta["KeyId"]) == (
+        "AlreadyExistsException",
+        f"An alias with the name arn:aws:kms:us-east-1:{account}:{alias} already exists",
+    )
+    other = new_key(server)
+    blob = kms.encrypt(KeyId=meta["KeyId"], Plaintext=b"p", EncryptionContext={"k": "v"})["CiphertextBlob"]
+    assert err(kms.decrypt, CiphertextBlob=blob, EncryptionContext={"k": "v"}, KeyId=other["KeyId"])[0] == (
+        "IncorrectKeyException"
+    )
+    assert kms.decrypt(CiphertextBlob=blob, EncryptionContext={"k": "v"}, KeyId=alias)["Plaintext"] == b"p"
+    assert (
+        err(kms.decrypt, CiphertextBlob=blob, EncryptionContext={"k": "w"})[0] == "InvalidCiphertextException"
+    )
+    tampered = bytearray(blob)
+    tampered[-1] ^= 1
+    assert err(kms.decrypt, CiphertextBlob=bytes(tampered), EncryptionContext={"k": "v"})[0] == (
+        "InvalidCiphertextException"
+    )
+    assert err(kms.create_key, KeySpec="RSA_2048")[0] == "UnsupportedOperationException"
+    assert err(kms.generate_data_key, KeyId=arn)[0] == "ValidationException"
+    dk = kms.generate_data_key(KeyId=arn, KeySpec="AES_256", EncryptionContext={"a": "b"})
+    assert len(dk["Plaintext"]) == 32
+    assert (
+        kms.decrypt(CiphertextBlob=dk["CiphertextBlob"], EncryptionContext={"a": "b"})["Plaintext"]
+        == dk["Plaintext"]
+    )
+    assert "Plaintext" not in kms.generate_data_key_without_plaintext(KeyId=arn, NumberOfBytes=16)
+    assert len(kms.generate_random(NumberOfBytes=64)["Plaintext"]) == 64
+    assert err(kms.enable_key, KeyId=alias)[0] == "NotFoundException"  # aliases not accepted here
+
+
+def test_key_policy_get_put_lockout(server: Server) -> None:
+    kms = server.client("kms")
+    meta = new_key(server)
+    account = meta["AWSAccountId"]
+    policy = json.loads(kms.get_key_policy(KeyId=meta["KeyId"], PolicyName="default")["Policy"])
+    assert policy["Statement"][0]["Sid"] == "Enable IAM User Permissions"
+    assert policy["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{account}:root"}
+    assert kms.list_key_policies(KeyId=meta["KeyId"])["PolicyNames"] == ["default"]
+    lockout = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account}:user/nobody"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
+        }
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.put_key_policy(KeyId=meta["KeyId"], PolicyName="default", Policy=lockout)
+    assert code_of(e) == "MalformedPolicyDocumentException"
+    assert msg_of(e) == "The new key policy will not allow you to update the key policy in the future."
+    assert json.loads(kms.get_key_policy(KeyId=meta["KeyId"])["Policy"]) == policy  # unchanged
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.put_key_policy(KeyId=meta["KeyId"], Policy='{"Statement": [{"Effect": "Allow"}]}')
+    assert code_of(e) == "MalformedPolicyDocumentException"
+
+
+def test_tags(server: Server) -> None:
+    kms = server.client("kms")
+    meta = new_key(server, Tags=[{"TagKey": "team", "TagValue": "a"}])
+    kms.tag_resource(
+        KeyId=meta["KeyId"], Tags=[{"TagKey": "env", "TagValue": "prod"}, {"TagKey": "team", "TagValue": "b"}]
+    )
+    tags = kms.list_resource_tags(KeyId=meta["KeyId"])["Tags"]
+    assert tags == [{"TagKey": "env", "TagValue": "prod"}, {"TagKey": "team", "TagValue": "b"}]
+    kms.untag_resource(KeyId=meta["KeyId"], TagKeys=["env"])
+    assert kms.list_resource_tags(KeyId=meta["KeyId"])["Tags"] == [{"TagKey": "team", "TagValue": "b"}]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.tag_resource(KeyId=meta["KeyId"], Tags=[{"TagKey": "aws:x", "TagValue": "y"}])
+    assert code_of(e) == "TagException"
+
+
+def test_managed_ssm_key(server: Server) -> None:
+    kms = server.client("kms")
+    meta = kms.describe_key(KeyId="alias/aws/ssm")["KeyMetadata"]
+    assert meta["KeyManager"] == "AWS"
+    assert meta["Description"] == "Default key that protects my SSM parameters when no other key is defined"
+    again = kms.describe_key(KeyId="alias/aws/ssm")["KeyMetadata"]
+    assert again["KeyId"] == meta["KeyId"]
+    names = [a["AliasName"] for a in kms.list_aliases(KeyId=meta["KeyId"])["Aliases"]]
+    assert names == ["alias/aws/ssm"]
+    assert kms.get_key_rotation_status(KeyId=meta["KeyId"])["KeyRotationEnabled"] is True
+    # Not usable directly (kms:ViaService), not rotatable, deletable or editable by users.
+    for call, kw in [
+        (kms.encrypt, {"KeyId": "alias/aws/ssm", "Plaintext": b"x"}),
+        (kms.enable_key_rotation, {"KeyId": meta["KeyId"]}),
+        (kms.rotate_key_on_demand, {"KeyId": meta["KeyId"]}),
+        (kms.schedule_key_deletion, {"KeyId": meta["KeyId"]}),
+        (kms.put_key_policy, {"KeyId": meta["KeyId"], "Policy": "{}"}),
+        (kms.disable_key, {"KeyId": meta["KeyId"]}),
+        (kms.delete_alias, {"AliasName": "alias/aws/ssm"}),
+    ]:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call(**kw)
+        assert code_of(e) in (
+            "AccessDeniedException",
+            "UnsupportedOperationException",
+            "InvalidAliasNameException",
+        )
+    after = kms.describe_key(KeyId="alias/aws/ssm")["KeyMetadata"]
+    assert after["KeyState"] == "Enabled"
+
+
+def test_list_keys_and_aliases_paging(server: Server) -> None:
+    kms = server.client("kms")
+    ids = {new_key(server)["KeyId"] for _ in range(3)}
+    seen: set[str] = set()
+    marker: dict[str, str] = {}
+    while True:
+        page = kms.list_keys(Limit=2, **marker)
+        seen.update(k["KeyId"] for k in page["Keys"])
+        if not page["Truncated"]:
+            break
+        marker = {"Marker": page["NextMarker"]}
+    assert ids <= seen

@@ -1,0 +1,137 @@
+from pathlib import Path
+
+import pytest
+
+from fleetward.audit.digest import close_period, due_end, prune
+from fleetward.audit.validate import validate_trail
+from fleetward.audit.writer import AuditUnavailable, AuditWriter
+from tests.unit.audit.helpers import KEYRING, record, trail_db
+
+T0 = 1_700_000_000.0
+
+
+async def _filled(tmp: Path, n: int = 6):  # type: ignore[no-untyped-def]
+    db = await trail_db(tmp)
+    w = AuditWriter(db)
+    for i in range(n):
+        await w.submit(record(T0 + i))
+    return db, w
+
+
+async def test_clean_trail_validates(tmp_path: Path) -> None:
+    db, w = await _filled(tmp_path)
+    d = await close_period(db, KEYRING, end=T0 + 100, now=T0 + 100)
+    assert d is not None and d.record_count == 6
+    await w.submit(record(T0 + 200))
+    d2 = await close_period(db, KEYRING, end=T0 + 300, now=T0 + 300)
+    assert d2 is not None and d2.id == 2 and d2.record_count == 1
+    await w.submit(record(T0 + 400))  # the open tail
+    rep = await validate_trail(db, now=T0 + 500)
+    assert rep.ok, rep.findings
+    assert (rep.digests, rep.records_verified, rep.tail) == (2, 7, 1)
+    assert await close_period(db, KEYRING, end=T0 + 300, now=T0 + 600) is None  # already closed
+    await db.close()
+
+
+async def test_edit_delete_insert_are_named(tmp_path: Path) -> None:
+    db, w = await _filled(tmp_path)
+    await close_period(db, KEYRING, end=T0 + 100, now=T0 + 100)
+    rows = await db.fetchall("SELECT seq, event_id FROM audit_events ORDER BY seq")
+    async with db.write() as c:
+        await c.execute(
+            "UPDATE audit_events SET record = replace(record, '127.0.0.1', '10.0.0.9') WHERE seq = ?",
+            rows[1][0],
+        )
+        await c.execute("DELETE FROM audit_events WHERE seq = ?", rows[3][0])
+        await c.execute("UPDATE audit_events SET username = 'mallory' WHERE seq = ?", rows[4][0])
+    await w.submit(record(T0 + 5.5))  # back-dated into the digested period
+    inserted = await db.fetchone("SELECT seq, event_id FROM audit_events ORDER BY seq DESC LIMIT 1")
+    async with db.write() as c:
+        await c.execute("UPDATE audit_events SET digest_id = 1 WHERE seq = ?", inserted[0])
+    rep = await validate_trail(db, now=T0 + 200)
+    kinds = {(f.kind, f.seq) for f in rep.findings}
+    assert ("record-changed", rows[1][0]) in kinds
+    assert ("record-removed", rows[3][0]) in kinds
+    assert ("record-inserted", inserted[0]) in kinds
+    assert any(f.event_id == rows[3][1] for f in rep.findings)
+    assert not rep.ok
+    await db.close()
+
+
+async def test_username_column_edit_is_found(tmp_path: Path) -> None:
+    db, _ = await _filled(tmp_path, 2)
+    await close_period(db, KEYRING, end=T0 + 100, now=T0 + 100)
+    async with db.write() as c:
+        await c.execute("UPDATE audit_events SET event_name = 'GetParameter' WHERE seq = 1")
+    rep = await validate_trail(db, now=T0 + 200)
+    assert [f.kind for f in rep.findings] == ["record-changed"]
+    await db.close()
+
+
+async def test_digest_tamper_and_removal(tmp_path: Path) -> None:
+    db, w = await _filled(tmp_path, 2)
+    for k in range(1, 4):
+        await w.submit(record(T0 + 100 * k + 1))
+        await close_period(db, KEYRING, end=T0 + 100 * k + 50, now=T0 + 100 * k + 50)
+    async with db.write() as c:
+        await c.execute(
+            "UPDATE audit_digests SET body = replace(body, '\"recordCount\":1', '\"recordCount\":2') WHERE id = 2"
+        )
+    rep = await validate_trail(db, now=T0 + 1000)
+    assert any(f.kind == "digest-changed" and f.digest_id == 2 for f in rep.findings)
+    async with db.write() as c:
+        await c.execute("DELETE FROM audit_digests WHERE id = 2")
+    rep = await validate_trail(db, now=T0 + 1000)
+    assert any(f.kind == "digest-removed" and f.digest_id == 3 for f in rep.findings)
+    assert any(f.kind == "digest-removed" and f.digest_id == 2 for f in rep.findings)  # its record names it
+    async with db.write() as c:
+        await c.execute("DELETE FROM audit_digests WHERE id = 3")  # the newest digest
+    rep = await validate_trail(db, now=T0 + 1000)
+    assert any(f.kind == "digest-removed" and f.digest_id == 3 for f in rep.findings)
+    await db.close()
+
+
+async def test_retention_keeps_chain_valid(tmp_path: Path) -> None:
+    db, w = await _filled(tmp_path, 3)
+    await close_period(db, KEYRING, end=T0 + 100, now=T0 + 100)
+    await w.submit(record(T0 + 86400 * 91))
+    now = T0 + 86400 * 91 + 10
+    assert await prune(db, now - 90 * 86400) == 3
+    rep = await validate_trail(db, now=now)
+    assert rep.ok, rep.findings
+    assert rep.records_expired == 3 and rep.tail == 1
+    await db.close()
+
+
+async def test_key_rotation_keeps_old_keys(tmp_path: Path) -> None:
+    db, w = await _filled(tmp_path, 1)
+    await close_period(db, KEYRING, end=T0 + 100, now=T0 + 100, rotation_days=1)
+    await w.submit(record(T0 + 2 * 86400))
+    await close_period(db, KEYRING, end=T0 + 2 * 86400 + 10, now=T0 + 2 * 86400 + 10, rotation_days=1)
+    keys = await db.fetchall("SELECT fingerprint, retired FROM audit_signing_keys ORDER BY created")
+    assert len(keys) == 2 and keys[0]["retired"] is not None and keys[1]["retired"] is None
+    assert (await validate_trail(db, now=T0 + 3 * 86400)).ok
+    await db.close()
+
+
+async def test_audit_or_fail_rolls_back_the_change(tmp_path: Path) -> None:
+    db, w = await _filled(tmp_path, 0)
+    async with db.write() as c:
+        await c.execute("CREATE TABLE things (name TEXT)")
+    async with db.write() as c:
+        await c.execute("DROP TABLE audit_resources")  # the trail becomes unwritable
+    with pytest.raises(AuditUnavailable):
+        async with db.write() as c:
+            await c.execute("INSERT INTO things VALUES ('x')")
+            await w.write_in(c, record(T0))
+    assert (await db.fetchone("SELECT COUNT(*) FROM things"))[0] == 0
+    assert (await db.fetchone("SELECT COUNT(*) FROM audit_events"))[0] == 0
+    with pytest.raises(AuditUnavailable):
+        await w.submit(record(T0))
+    assert w.failures == 2
+    await db.close()
+
+
+def test_due_end_waits_for_grace() -> None:
+    assert due_end(7200 + 59) == 3600
+    assert due_end(7200 + 61) == 7200
