@@ -9,6 +9,8 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from re import _constants as sre_constants
+from re import _parser as sre_parse
 from typing import Any
 
 import botocore.exceptions
@@ -16,15 +18,10 @@ import pytest
 from botocore import xform_name
 from botocore.model import Shape
 
-from re import _constants as sre_constants  # noqa: E402  (the non-deprecated home, 3.11+)
-from re import _parser as sre_parse  # noqa: E402
-
 from fleetward.server.app import build_registry, catalog
 from tests.support.server import Server
 
-SPECS = sorted(
-    (s for s in build_registry().specs() if not s.public), key=lambda s: (s.service, s.name)
-)
+SPECS = sorted((s for s in build_registry().specs() if not s.public), key=lambda s: (s.service, s.name))
 IDS = [f"{s.service}:{s.name}" for s in SPECS]
 _SKIP_COUNT = {"audit_events", "audit_resources", "alembic_version", "audit_digests"}
 
@@ -109,7 +106,10 @@ def minimal(shape: Shape, depth: int = 0) -> Any:
         return [minimal(shape.member, depth + 1) for _ in range(n)]
     if t == "map":
         n = int(shape.metadata.get("min", 0) or 0)
-        return {_string(shape.key) + str(i) if i else _string(shape.key): minimal(shape.value, depth + 1) for i in range(n)}
+        return {
+            _string(shape.key) + str(i) if i else _string(shape.key): minimal(shape.value, depth + 1)
+            for i in range(n)
+        }
     if t == "string":
         return _string(shape)
     if t in ("integer", "long"):
@@ -160,9 +160,12 @@ def nobody(server: Server) -> tuple[str, str]:
 
 def _counts(server: Server) -> dict[str, int]:
     with sqlite3.connect(server.data_dir / "fleetward.db") as db:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-                  if not r[0].startswith("sqlite_") and r[0] not in _SKIP_COUNT]
-        return {t: db.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables}  # noqa: S608
+        tables = [
+            r[0]
+            for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not r[0].startswith("sqlite_") and r[0] not in _SKIP_COUNT
+        ]
+        return {t: db.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables}
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +196,9 @@ def test_no_policy_means_access_denied_and_no_change(
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
-def test_bad_signature_everywhere(server: Server, nobody: tuple[str, str], clients: dict[str, Any], spec: Any) -> None:
+def test_bad_signature_everywhere(
+    server: Server, nobody: tuple[str, str], clients: dict[str, Any], spec: Any
+) -> None:
     client = _client(server, clients, spec.service, (nobody[0], "wrong" + nobody[1][5:]))
     with pytest.raises(botocore.exceptions.ClientError) as e:
         getattr(client, xform_name(spec.name))(**_request(spec.service, spec.name))

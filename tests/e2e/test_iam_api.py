@@ -39,11 +39,22 @@ def test_acceptance_with_the_aws_cli(server: Server) -> None:
     name = _name("cli")
     out = server.aws("iam", "create-user", "--user-name", name, check=True)
     arn = json.loads(out.stdout)["User"]["Arn"]
-    key = json.loads(server.aws("iam", "create-access-key", "--user-name", name, check=True).stdout)["AccessKey"]
+    key = json.loads(server.aws("iam", "create-access-key", "--user-name", name, check=True).stdout)[
+        "AccessKey"
+    ]
     creds = (key["AccessKeyId"], key["SecretAccessKey"])
     allow = _doc({"Effect": "Allow", "Action": ["ssm:DescribeParameters", "iam:GetUser"], "Resource": "*"})
-    server.aws("iam", "put-user-policy", "--user-name", name, "--policy-name", "only-ssm",
-               "--policy-document", allow, check=True)
+    server.aws(
+        "iam",
+        "put-user-policy",
+        "--user-name",
+        name,
+        "--policy-name",
+        "only-ssm",
+        "--policy-document",
+        allow,
+        check=True,
+    )
     # Allowed: the caller itself, and (not AccessDenied) the ssm call.
     assert json.loads(server.aws("iam", "get-user", creds=creds, check=True).stdout)["User"]["Arn"] == arn
     ssm = server.aws("ssm", "describe-parameters", creds=creds)
@@ -58,30 +69,65 @@ def test_acceptance_with_the_aws_cli(server: Server) -> None:
     ) in denied.stderr
     # A second policy with an explicit Deny wins.
     deny = _doc({"Effect": "Deny", "Action": "iam:GetUser", "Resource": "*"})
-    server.aws("iam", "put-user-policy", "--user-name", name, "--policy-name", "deny", "--policy-document", deny, check=True)
+    server.aws(
+        "iam",
+        "put-user-policy",
+        "--user-name",
+        name,
+        "--policy-name",
+        "deny",
+        "--policy-document",
+        deny,
+        check=True,
+    )
     out = server.aws("iam", "get-user", creds=creds)
     assert out.returncode != 0
     assert "with an explicit deny in an identity-based policy" in out.stderr
-    assert "deny" not in out.stderr.split("identity-based policy", 1)[1]  # the deciding statement is not revealed
+    assert (
+        "deny" not in out.stderr.split("identity-based policy", 1)[1]
+    )  # the deciding statement is not revealed
 
 
 def test_source_ip_condition_excluding_loopback_denies(server: Server) -> None:
-    _, creds = _new_user(server, _doc({"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*",
-                                       "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}))
+    _, creds = _new_user(
+        server,
+        _doc(
+            {
+                "Effect": "Allow",
+                "Action": "iam:GetUser",
+                "Resource": "*",
+                "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+            }
+        ),
+    )
     with pytest.raises(botocore.exceptions.ClientError) as e:
         server.client("iam", creds=creds).get_user()
     code, msg = _err(e)
     assert code == "AccessDenied"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     assert "because no identity-based policy allows the iam:GetUser action" in msg
-    _, creds2 = _new_user(server, _doc({"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*",
-                                        "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}))
+    _, creds2 = _new_user(
+        server,
+        _doc(
+            {
+                "Effect": "Allow",
+                "Action": "iam:GetUser",
+                "Resource": "*",
+                "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}},
+            }
+        ),
+    )
     server.client("iam", creds=creds2).get_user()
 
 
 def test_policy_variables_and_resource_scoping(server: Server) -> None:
-    doc = _doc({"Effect": "Allow", "Action": ["iam:GetUser", "iam:ListAccessKeys"],
-                "Resource": "arn:aws:iam::*:user/${aws:username}"})
+    doc = _doc(
+        {
+            "Effect": "Allow",
+            "Action": ["iam:GetUser", "iam:ListAccessKeys"],
+            "Resource": "arn:aws:iam::*:user/${aws:username}",
+        }
+    )
     arn, creds = _new_user(server, doc)
     other, _ = _new_user(server)
     iam = server.client("iam", creds=creds)
@@ -99,18 +145,25 @@ def test_groups_and_managed_policies_grant(server: Server) -> None:
     group = _name("g")
     admin.create_group(GroupName=group)
     admin.add_user_to_group(GroupName=group, UserName=user)
-    pol = admin.create_policy(PolicyName=_name("pol"), PolicyDocument=_doc(
-        {"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}))["Policy"]
+    pol = admin.create_policy(
+        PolicyName=_name("pol"),
+        PolicyDocument=_doc({"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}),
+    )["Policy"]
     iam = server.client("iam", creds=creds)
     with pytest.raises(botocore.exceptions.ClientError):
         iam.list_roles()
     admin.attach_group_policy(GroupName=group, PolicyArn=pol["Arn"])
     iam.list_roles()
-    assert [p["PolicyArn"] for p in admin.list_attached_group_policies(GroupName=group)["AttachedPolicies"]] == [pol["Arn"]]
+    assert [
+        p["PolicyArn"] for p in admin.list_attached_group_policies(GroupName=group)["AttachedPolicies"]
+    ] == [pol["Arn"]]
     assert admin.get_policy(PolicyArn=pol["Arn"])["Policy"]["AttachmentCount"] == 1
     # New default version narrows the grant.
-    admin.create_policy_version(PolicyArn=pol["Arn"], SetAsDefault=True, PolicyDocument=_doc(
-        {"Effect": "Allow", "Action": "iam:ListGroups", "Resource": "*"}))
+    admin.create_policy_version(
+        PolicyArn=pol["Arn"],
+        SetAsDefault=True,
+        PolicyDocument=_doc({"Effect": "Allow", "Action": "iam:ListGroups", "Resource": "*"}),
+    )
     v2 = admin.get_policy_version(PolicyArn=pol["Arn"], VersionId="v2")["PolicyVersion"]
     assert v2["IsDefaultVersion"] and v2["Document"]["Statement"][0]["Action"] == "iam:ListGroups"
     with pytest.raises(botocore.exceptions.ClientError):
@@ -131,13 +184,24 @@ def test_groups_and_managed_policies_grant(server: Server) -> None:
 def test_aws_managed_policies_exist(server: Server) -> None:
     iam = server.client("iam")
     arns = {p["Arn"] for p in iam.list_policies(Scope="AWS")["Policies"]}
-    for name in ("AdministratorAccess", "ReadOnlyAccess", "AmazonSSMFullAccess", "AmazonSSMReadOnlyAccess",
-                 "AmazonSSMManagedInstanceCore"):
+    for name in (
+        "AdministratorAccess",
+        "ReadOnlyAccess",
+        "AmazonSSMFullAccess",
+        "AmazonSSMReadOnlyAccess",
+        "AmazonSSMManagedInstanceCore",
+    ):
         assert f"arn:aws:iam::aws:policy/{name}" in arns
     assert "arn:aws:iam::aws:policy/service-role/AmazonSSMAutomationRole" in arns
-    core = iam.get_policy_version(PolicyArn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", VersionId="v1")
+    core = iam.get_policy_version(
+        PolicyArn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", VersionId="v1"
+    )
     actions = {a for s in core["PolicyVersion"]["Document"]["Statement"] for a in s["Action"]}
-    assert {"ssm:UpdateInstanceInformation", "ec2messages:GetMessages", "ssmmessages:OpenDataChannel"} <= actions
+    assert {
+        "ssm:UpdateInstanceInformation",
+        "ec2messages:GetMessages",
+        "ssmmessages:OpenDataChannel",
+    } <= actions
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.delete_policy(PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
     assert _err(e)[0] == "NoSuchEntity"
@@ -150,8 +214,9 @@ def test_readonly_managed_policy_and_boundary(server: Server) -> None:
     admin.attach_user_policy(UserName=user, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
     iam = server.client("iam", creds=creds)
     iam.list_roles()
-    boundary = admin.create_policy(PolicyName=_name("b"), PolicyDocument=_doc(
-        {"Effect": "Allow", "Action": "iam:Get*", "Resource": "*"}))["Policy"]["Arn"]
+    boundary = admin.create_policy(
+        PolicyName=_name("b"), PolicyDocument=_doc({"Effect": "Allow", "Action": "iam:Get*", "Resource": "*"})
+    )["Policy"]["Arn"]
     admin.put_user_permissions_boundary(UserName=user, PermissionsBoundary=boundary)
     assert admin.get_user(UserName=user)["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
     iam.get_user()
@@ -187,11 +252,19 @@ def test_user_lifecycle_and_errors(server: Server) -> None:
         iam.put_user_policy(UserName=name, PolicyName="bad", PolicyDocument='{"Statement": []}')
     assert _err(e)[0] == "MalformedPolicyDocument"
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        iam.put_user_policy(UserName=name, PolicyName="bad", PolicyDocument=_doc(
-            {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*", "Principal": "*"}))
+        iam.put_user_policy(
+            UserName=name,
+            PolicyName="bad",
+            PolicyDocument=_doc(
+                {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*", "Principal": "*"}
+            ),
+        )
     assert _err(e)[0] == "MalformedPolicyDocument"
-    iam.put_user_policy(UserName=name, PolicyName="ok", PolicyDocument=_doc(
-        {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*"}))
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="ok",
+        PolicyDocument=_doc({"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*"}),
+    )
     assert iam.list_user_policies(UserName=name)["PolicyNames"] == ["ok"]
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.delete_user(UserName=name)
@@ -222,11 +295,29 @@ def test_secrets_are_not_stored_in_plaintext(server: Server) -> None:
 
 def test_simulate_principal_and_custom_policy(server: Server) -> None:
     iam = server.client("iam")
-    arn, _ = _new_user(server, _doc({"Sid": "Read", "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*",
-                                     "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}))
-    res = iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=["ssm:GetParameter", "ssm:PutParameter"],
-                                        ContextEntries=[{"ContextKeyName": "aws:RequestedRegion",
-                                                         "ContextKeyValues": ["us-east-1"], "ContextKeyType": "string"}])
+    arn, _ = _new_user(
+        server,
+        _doc(
+            {
+                "Sid": "Read",
+                "Effect": "Allow",
+                "Action": "ssm:GetParameter",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}},
+            }
+        ),
+    )
+    res = iam.simulate_principal_policy(
+        PolicySourceArn=arn,
+        ActionNames=["ssm:GetParameter", "ssm:PutParameter"],
+        ContextEntries=[
+            {
+                "ContextKeyName": "aws:RequestedRegion",
+                "ContextKeyValues": ["us-east-1"],
+                "ContextKeyType": "string",
+            }
+        ],
+    )
     by = {r["EvalActionName"]: r for r in res["EvaluationResults"]}
     assert by["ssm:GetParameter"]["EvalDecision"] == "allowed"
     assert by["ssm:GetParameter"]["MatchedStatements"][0]["SourcePolicyId"] == "p0"
@@ -234,9 +325,12 @@ def test_simulate_principal_and_custom_policy(server: Server) -> None:
     res = iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=["ssm:GetParameter"])
     assert res["EvaluationResults"][0]["MissingContextValues"] == ["aws:RequestedRegion"]
     custom = iam.simulate_custom_policy(
-        PolicyInputList=[_doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}),
-                         _doc({"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"})],
-        ActionNames=["s3:GetObject", "s3:DeleteBucket"])
+        PolicyInputList=[
+            _doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}),
+            _doc({"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}),
+        ],
+        ActionNames=["s3:GetObject", "s3:DeleteBucket"],
+    )
     decisions = {r["EvalActionName"]: r["EvalDecision"] for r in custom["EvaluationResults"]}
     assert decisions == {"s3:GetObject": "allowed", "s3:DeleteBucket": "explicitDeny"}
 
@@ -244,17 +338,23 @@ def test_simulate_principal_and_custom_policy(server: Server) -> None:
 def test_roles_crud(server: Server) -> None:
     iam = server.client("iam")
     name = _name("role")
-    trust = _doc({"Effect": "Allow", "Principal": {"Service": "ssm.amazonaws.com"}, "Action": "sts:AssumeRole"})
+    trust = _doc(
+        {"Effect": "Allow", "Principal": {"Service": "ssm.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    )
     role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, Description="d")["Role"]
     assert role["RoleId"].startswith("AROA") and role["MaxSessionDuration"] == 3600
     got = iam.get_role(RoleName=name)["Role"]
     assert got["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "ssm.amazonaws.com"}
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        iam.update_assume_role_policy(RoleName=name, PolicyDocument=_doc(
-            {"Effect": "Allow", "Action": "sts:AssumeRole"}))  # a trust policy needs a Principal
+        iam.update_assume_role_policy(
+            RoleName=name, PolicyDocument=_doc({"Effect": "Allow", "Action": "sts:AssumeRole"})
+        )  # a trust policy needs a Principal
     assert _err(e)[0] == "MalformedPolicyDocument"
-    iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=_doc(
-        {"Effect": "Allow", "Action": "ssm:*", "Resource": "*"}))
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="inline",
+        PolicyDocument=_doc({"Effect": "Allow", "Action": "ssm:*", "Resource": "*"}),
+    )
     iam.attach_role_policy(RoleName=name, PolicyArn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
     iam.tag_role(RoleName=name, Tags=[{"Key": "team", "Value": "blue"}])
     assert iam.list_role_tags(RoleName=name)["Tags"] == [{"Key": "team", "Value": "blue"}]

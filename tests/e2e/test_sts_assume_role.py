@@ -33,10 +33,16 @@ def setup(server: Server) -> dict[str, Any]:
     user = iam.create_user(UserName=f"caller-{sfx}")["User"]
     key = iam.create_access_key(UserName=user["UserName"])["AccessKey"]
     trust = _doc({"Effect": "Allow", "Principal": {"AWS": user["Arn"]}, "Action": ["sts:AssumeRole"]})
-    role = iam.create_role(RoleName=f"role-{sfx}", AssumeRolePolicyDocument=trust,
-                           Tags=[{"Key": "team", "Value": "blue"}])["Role"]
-    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="p", PolicyDocument=_doc(
-        {"Effect": "Allow", "Action": ["iam:GetRole", "iam:ListRoles", "iam:ListUsers"], "Resource": "*"}))
+    role = iam.create_role(
+        RoleName=f"role-{sfx}", AssumeRolePolicyDocument=trust, Tags=[{"Key": "team", "Value": "blue"}]
+    )["Role"]
+    iam.put_role_policy(
+        RoleName=role["RoleName"],
+        PolicyName="p",
+        PolicyDocument=_doc(
+            {"Effect": "Allow", "Action": ["iam:GetRole", "iam:ListRoles", "iam:ListUsers"], "Resource": "*"}
+        ),
+    )
     return {"user": user, "creds": (key["AccessKeyId"], key["SecretAccessKey"]), "role": role, "sfx": sfx}
 
 
@@ -46,16 +52,22 @@ def moved_clock(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
 
     def move(offset: float) -> None:
         server.admin_post("/_fleetward/clock", json.dumps({"offset": offset}).encode())
-        monkeypatch.setattr(botocore.auth, "get_current_datetime",
-                            lambda remove_tzinfo=True: (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset)).replace(
-                                tzinfo=None if remove_tzinfo else dt.UTC))
+        monkeypatch.setattr(
+            botocore.auth,
+            "get_current_datetime",
+            lambda remove_tzinfo=True: (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset)).replace(
+                tzinfo=None if remove_tzinfo else dt.UTC
+            ),
+        )
 
     yield move
     server.admin_post("/_fleetward/clock", b'{"offset": 0}')
 
 
 def _assume(server: Server, creds: tuple[str, ...], role_arn: str, **kw: Any) -> dict[str, Any]:
-    out: dict[str, Any] = server.client("sts", creds=creds).assume_role(RoleArn=role_arn, RoleSessionName="s1", **kw)
+    out: dict[str, Any] = server.client("sts", creds=creds).assume_role(
+        RoleArn=role_arn, RoleSessionName="s1", **kw
+    )
     return out
 
 
@@ -77,7 +89,9 @@ def test_assume_role_works_until_expiry(server: Server, setup: dict[str, Any], m
     server.client("iam", creds=temp).get_role(RoleName=role["RoleName"])
     with pytest.raises(botocore.exceptions.ClientError) as e:
         server.client("iam", creds=temp).create_user(UserName="nope-" + setup["sfx"])
-    assert _err(e)[1].startswith(f"User: {out['AssumedRoleUser']['Arn']} is not authorized to perform: iam:CreateUser")
+    assert _err(e)[1].startswith(
+        f"User: {out['AssumedRoleUser']['Arn']} is not authorized to perform: iam:CreateUser"
+    )
     moved_clock(880)
     server.client("iam", creds=temp).get_role(RoleName=role["RoleName"])
     moved_clock(901)
@@ -90,8 +104,16 @@ def test_assume_role_works_until_expiry(server: Server, setup: dict[str, Any], m
 
 
 def test_assume_role_with_the_aws_cli(server: Server, setup: dict[str, Any]) -> None:
-    out = server.aws("sts", "assume-role", "--role-arn", setup["role"]["Arn"], "--role-session-name", "cli",
-                     creds=setup["creds"], check=True)
+    out = server.aws(
+        "sts",
+        "assume-role",
+        "--role-arn",
+        setup["role"]["Arn"],
+        "--role-session-name",
+        "cli",
+        creds=setup["creds"],
+        check=True,
+    )
     temp = _temp(json.loads(out.stdout))
     ident = json.loads(server.aws("sts", "get-caller-identity", creds=temp, check=True).stdout)
     assert ident["Arn"].endswith(f"assumed-role/{setup['role']['RoleName']}/cli")
@@ -100,15 +122,19 @@ def test_assume_role_with_the_aws_cli(server: Server, setup: dict[str, Any]) -> 
 def test_trust_policy_must_allow(server: Server, setup: dict[str, Any]) -> None:
     iam = server.client("iam")
     other = iam.create_user(UserName="other-" + setup["sfx"])["User"]
-    iam.attach_user_policy(UserName=other["UserName"], PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    iam.attach_user_policy(
+        UserName=other["UserName"], PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+    )
     key = iam.create_access_key(UserName=other["UserName"])["AccessKey"]
     creds = (key["AccessKeyId"], key["SecretAccessKey"])
     with pytest.raises(botocore.exceptions.ClientError) as e:
         _assume(server, creds, setup["role"]["Arn"])
     code, msg = _err(e)
     assert code == "AccessDenied"
-    assert msg == (f"User: {other['Arn']} is not authorized to perform: sts:AssumeRole on resource: "
-                   f"{setup['role']['Arn']} because no resource-based policy allows the sts:AssumeRole action")
+    assert msg == (
+        f"User: {other['Arn']} is not authorized to perform: sts:AssumeRole on resource: "
+        f"{setup['role']['Arn']} because no resource-based policy allows the sts:AssumeRole action"
+    )
     missing = setup["role"]["Arn"] + "-missing"
     with pytest.raises(botocore.exceptions.ClientError) as e:
         _assume(server, creds, missing)
@@ -118,27 +144,56 @@ def test_trust_policy_must_allow(server: Server, setup: dict[str, Any]) -> None:
 def test_account_trust_needs_an_identity_allow(server: Server, setup: dict[str, Any]) -> None:
     iam = server.client("iam")
     account = setup["role"]["Arn"].split(":")[4]
-    iam.update_assume_role_policy(RoleName=setup["role"]["RoleName"], PolicyDocument=_doc(
-        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}))
+    iam.update_assume_role_policy(
+        RoleName=setup["role"]["RoleName"],
+        PolicyDocument=_doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ),
+    )
     with pytest.raises(botocore.exceptions.ClientError) as e:
         _assume(server, setup["creds"], setup["role"]["Arn"])
     assert "because no identity-based policy allows the sts:AssumeRole action" in _err(e)[1]
-    iam.put_user_policy(UserName=setup["user"]["UserName"], PolicyName="assume", PolicyDocument=_doc(
-        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": setup["role"]["Arn"]}))
+    iam.put_user_policy(
+        UserName=setup["user"]["UserName"],
+        PolicyName="assume",
+        PolicyDocument=_doc(
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": setup["role"]["Arn"]}
+        ),
+    )
     _assume(server, setup["creds"], setup["role"]["Arn"])
 
 
 def test_duration_bounds(server: Server, setup: dict[str, Any]) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as e:
         _assume(server, setup["creds"], setup["role"]["Arn"], DurationSeconds=7200)
-    assert _err(e) == ("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+    assert _err(e) == (
+        "ValidationError",
+        "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+    )
     # Below the model's minimum: botocore refuses client-side, so send it raw.
     from urllib.parse import urlencode
 
-    body = urlencode({"Action": "AssumeRole", "Version": "2011-06-15", "RoleArn": setup["role"]["Arn"],
-                      "RoleSessionName": "s1", "DurationSeconds": "899"}).encode()
-    status, _, payload = signed_request(server.endpoint, body, {"Content-Type": "application/x-www-form-urlencoded"},
-                                        service="sts", key=setup["creds"][0], secret=setup["creds"][1])
+    body = urlencode(
+        {
+            "Action": "AssumeRole",
+            "Version": "2011-06-15",
+            "RoleArn": setup["role"]["Arn"],
+            "RoleSessionName": "s1",
+            "DurationSeconds": "899",
+        }
+    ).encode()
+    status, _, payload = signed_request(
+        server.endpoint,
+        body,
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        service="sts",
+        key=setup["creds"][0],
+        secret=setup["creds"][1],
+    )
     assert status == 400 and b"<Code>ValidationError</Code>" in payload
     out = _assume(server, setup["creds"], setup["role"]["Arn"], DurationSeconds=3600)
     exp = out["Credentials"]["Expiration"]
@@ -147,15 +202,23 @@ def test_duration_bounds(server: Server, setup: dict[str, Any]) -> None:
 
 
 def test_session_policy_intersects(server: Server, setup: dict[str, Any]) -> None:
-    out = _assume(server, setup["creds"], setup["role"]["Arn"], Policy=_doc(
-        {"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}))
+    out = _assume(
+        server,
+        setup["creds"],
+        setup["role"]["Arn"],
+        Policy=_doc({"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}),
+    )
     iam = server.client("iam", creds=_temp(out))
     iam.get_role(RoleName=setup["role"]["RoleName"])
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.list_roles()
     assert "because no session policy allows the iam:ListRoles action" in _err(e)[1]
-    out = _assume(server, setup["creds"], setup["role"]["Arn"],
-                  PolicyArns=[{"arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}])
+    out = _assume(
+        server,
+        setup["creds"],
+        setup["role"]["Arn"],
+        PolicyArns=[{"arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}],
+    )
     server.client("iam", creds=_temp(out)).list_users()
 
 
@@ -165,11 +228,28 @@ def test_session_tags_need_tag_session(server: Server, setup: dict[str, Any]) ->
     with pytest.raises(botocore.exceptions.ClientError) as e:
         _assume(server, setup["creds"], role["Arn"], Tags=tags)
     assert "sts:TagSession" in _err(e)[1]
-    server.client("iam").update_assume_role_policy(RoleName=role["RoleName"], PolicyDocument=_doc(
-        {"Effect": "Allow", "Principal": {"AWS": setup["user"]["Arn"]}, "Action": ["sts:AssumeRole", "sts:TagSession"]}))
-    server.client("iam").put_role_policy(RoleName=role["RoleName"], PolicyName="tagged", PolicyDocument=_doc(
-        {"Effect": "Allow", "Action": "iam:ListGroups", "Resource": "*",
-         "Condition": {"StringEquals": {"aws:PrincipalTag/project": "x"}}}))
+    server.client("iam").update_assume_role_policy(
+        RoleName=role["RoleName"],
+        PolicyDocument=_doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": setup["user"]["Arn"]},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+            }
+        ),
+    )
+    server.client("iam").put_role_policy(
+        RoleName=role["RoleName"],
+        PolicyName="tagged",
+        PolicyDocument=_doc(
+            {
+                "Effect": "Allow",
+                "Action": "iam:ListGroups",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalTag/project": "x"}},
+            }
+        ),
+    )
     out = _assume(server, setup["creds"], role["Arn"], Tags=tags)
     server.client("iam", creds=_temp(out)).list_groups()
     plain = _assume(server, setup["creds"], role["Arn"])

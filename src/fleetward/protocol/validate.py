@@ -22,6 +22,7 @@ import re2
 from botocore.model import Shape
 
 from fleetward.protocol.errors import SerializationException, ValidationException
+from fleetward.protocol.model import shape_key
 
 __all__ = ["Reader", "raise_if_invalid", "reader_for", "render_value", "wire_name"]
 

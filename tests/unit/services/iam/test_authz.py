@@ -19,14 +19,28 @@ from fleetward.services.iam.directory import EntityPolicies
 
 ACCOUNT = "123456789012"
 USER = Principal(
-    type=PrincipalType.IAM_USER, account=ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:user/dev/alice",
-    principal_id="AIDAALICE", access_key="AKIAALICE", name="alice", entity_id="AIDAALICE",
+    type=PrincipalType.IAM_USER,
+    account=ACCOUNT,
+    arn=f"arn:aws:iam::{ACCOUNT}:user/dev/alice",
+    principal_id="AIDAALICE",
+    access_key="AKIAALICE",
+    name="alice",
+    entity_id="AIDAALICE",
     tags={"Team": "blue"},
 )
 SESSION = Principal(
-    type=PrincipalType.ASSUMED_ROLE, account=ACCOUNT, arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/R/s1",
-    principal_id="AROAR:s1", access_key="ASIAX", name="s1", entity_id="AROAR", tags={"Team": "blue", "Env": "x"},
-    session_tags={"Team": "red"}, role_arn=f"arn:aws:iam::{ACCOUNT}:role/R", role_name="R", session_name="s1",
+    type=PrincipalType.ASSUMED_ROLE,
+    account=ACCOUNT,
+    arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/R/s1",
+    principal_id="AROAR:s1",
+    access_key="ASIAX",
+    name="s1",
+    entity_id="AROAR",
+    tags={"Team": "blue", "Env": "x"},
+    session_tags={"Team": "red"},
+    role_arn=f"arn:aws:iam::{ACCOUNT}:role/R",
+    role_name="R",
+    session_name="s1",
     session_created=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
 )
 
@@ -84,24 +98,38 @@ def test_request_tags_absent() -> None:
 @pytest.mark.parametrize(
     ("decision", "tail"),
     [
-        (Decision(DecisionKind.IMPLICIT_DENY, None, "identity-based policy"),
-         "because no identity-based policy allows the iam:ListUsers action"),
-        (Decision(DecisionKind.EXPLICIT_DENY, None, "identity-based policy"),
-         "with an explicit deny in an identity-based policy"),
-        (Decision(DecisionKind.IMPLICIT_DENY, None, "permissions boundary"),
-         "because no permissions boundary allows the iam:ListUsers action"),
-        (Decision(DecisionKind.IMPLICIT_DENY, None, "session policy"),
-         "because no session policy allows the iam:ListUsers action"),
-        (Decision(DecisionKind.IMPLICIT_DENY, None, "resource-based policy"),
-         "because no resource-based policy allows the iam:ListUsers action"),
-        (Decision(DecisionKind.EXPLICIT_DENY, None, "resource-based policy"),
-         "with an explicit deny in a resource-based policy"),
+        (
+            Decision(DecisionKind.IMPLICIT_DENY, None, "identity-based policy"),
+            "because no identity-based policy allows the iam:ListUsers action",
+        ),
+        (
+            Decision(DecisionKind.EXPLICIT_DENY, None, "identity-based policy"),
+            "with an explicit deny in an identity-based policy",
+        ),
+        (
+            Decision(DecisionKind.IMPLICIT_DENY, None, "permissions boundary"),
+            "because no permissions boundary allows the iam:ListUsers action",
+        ),
+        (
+            Decision(DecisionKind.IMPLICIT_DENY, None, "session policy"),
+            "because no session policy allows the iam:ListUsers action",
+        ),
+        (
+            Decision(DecisionKind.IMPLICIT_DENY, None, "resource-based policy"),
+            "because no resource-based policy allows the iam:ListUsers action",
+        ),
+        (
+            Decision(DecisionKind.EXPLICIT_DENY, None, "resource-based policy"),
+            "with an explicit deny in a resource-based policy",
+        ),
     ],
 )
 def test_deny_messages(decision: Decision, tail: str) -> None:
     msg = deny_message(USER, "iam:ListUsers", "arn:aws:iam::123456789012:user/", decision)
-    assert msg == (f"User: {USER.arn} is not authorized to perform: iam:ListUsers on resource: "
-                   f"arn:aws:iam::123456789012:user/ {tail}")
+    assert msg == (
+        f"User: {USER.arn} is not authorized to perform: iam:ListUsers on resource: "
+        f"arn:aws:iam::123456789012:user/ {tail}"
+    )
 
 
 class _Dir:
@@ -117,7 +145,9 @@ class _Dir:
 
 
 class _Call:
-    def __init__(self, principal: Principal, params: dict[str, Any] | None = None, ip: str = "127.0.0.1") -> None:
+    def __init__(
+        self, principal: Principal, params: dict[str, Any] | None = None, ip: str = "127.0.0.1"
+    ) -> None:
         self.principal = principal
         self.source_ip = ip
         self.now = 1704164645.0
@@ -145,8 +175,16 @@ async def test_allow_records_the_deciding_statement() -> None:
 
 async def test_explicit_deny_and_source_ip_condition() -> None:
     allow = _identity({"Effect": "Allow", "Action": "*", "Resource": "*"})
-    deny = _identity({"Sid": "NotFromHere", "Effect": "Deny", "Action": "*", "Resource": "*",
-                      "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}, name="ipdeny")
+    deny = _identity(
+        {
+            "Sid": "NotFromHere",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+        },
+        name="ipdeny",
+    )
     authz = Authorizer(_Dir(EntityPolicies((allow, deny), None)))  # type: ignore[arg-type]
     await authz.authorize(_Call(USER, ip="10.1.2.3"), [Check("iam:ListUsers")])
     call = _Call(USER, ip="127.0.0.1")
@@ -158,8 +196,14 @@ async def test_explicit_deny_and_source_ip_condition() -> None:
 
 
 async def test_request_tag_condition() -> None:
-    pol = _identity({"Effect": "Allow", "Action": "iam:TagUser", "Resource": "*",
-                     "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}})
+    pol = _identity(
+        {
+            "Effect": "Allow",
+            "Action": "iam:TagUser",
+            "Resource": "*",
+            "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}},
+        }
+    )
     authz = Authorizer(_Dir(EntityPolicies((pol,), None)))  # type: ignore[arg-type]
     await authz.authorize(_Call(USER, {"Tags": [{"Key": "team", "Value": "x"}]}), [Check("iam:TagUser")])
     with pytest.raises(AccessDeniedException):
@@ -179,27 +223,69 @@ async def test_boundary_and_session_policies_intersect() -> None:
 
 
 async def test_key_policy_must_allow_and_mid_operation_keys() -> None:
-    allow = _identity({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
-                       "Condition": {"StringEquals": {"kms:ViaService": "ssm.us-east-1.amazonaws.com"}}})
-    key_policy = compile_policy(json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}]}),
-        kind=PolicyKind.RESOURCE)
+    allow = _identity(
+        {
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": "ssm.us-east-1.amazonaws.com"}},
+        }
+    )
+    key_policy = compile_policy(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    }
+                ],
+            }
+        ),
+        kind=PolicyKind.RESOURCE,
+    )
     authz = Authorizer(_Dir(EntityPolicies((allow,), None)))  # type: ignore[arg-type]
     key = "arn:aws:kms:us-east-1:123456789012:key/k"
-    ok = Check("kms:Decrypt", key, keys={"kms:viaservice": "ssm.us-east-1.amazonaws.com"},
-               resource_policy=key_policy, resource_policy_required=True)
+    ok = Check(
+        "kms:Decrypt",
+        key,
+        keys={"kms:viaservice": "ssm.us-east-1.amazonaws.com"},
+        resource_policy=key_policy,
+        resource_policy_required=True,
+    )
     await authz.authorize(_Call(USER), [ok])
     with pytest.raises(AccessDeniedException):
-        await authz.authorize(_Call(USER), [Check("kms:Decrypt", key, resource_policy=key_policy,
-                                                  resource_policy_required=True)])
+        await authz.authorize(
+            _Call(USER),
+            [Check("kms:Decrypt", key, resource_policy=key_policy, resource_policy_required=True)],
+        )
     with pytest.raises(AccessDeniedException, match="because no resource-based policy allows"):
-        await authz.authorize(_Call(USER), [Check("kms:Decrypt", key, keys={"kms:viaservice": "ssm.us-east-1.amazonaws.com"},
-                                                  resource_policy=None, resource_policy_required=True)])
+        await authz.authorize(
+            _Call(USER),
+            [
+                Check(
+                    "kms:Decrypt",
+                    key,
+                    keys={"kms:viaservice": "ssm.us-east-1.amazonaws.com"},
+                    resource_policy=None,
+                    resource_policy_required=True,
+                )
+            ],
+        )
 
 
 async def test_root_is_not_limited_by_identity_policies() -> None:
-    root = Principal(type=PrincipalType.ROOT, account=ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:root",
-                     principal_id=ACCOUNT, access_key="AKIAROOT", name="root")
+    root = Principal(
+        type=PrincipalType.ROOT,
+        account=ACCOUNT,
+        arn=f"arn:aws:iam::{ACCOUNT}:root",
+        principal_id=ACCOUNT,
+        access_key="AKIAROOT",
+        name="root",
+    )
     authz = Authorizer(_Dir(EntityPolicies((), None)))  # type: ignore[arg-type]
     await authz.authorize(_Call(root), [Check("iam:ListUsers")])
 
