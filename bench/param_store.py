@@ -28,7 +28,6 @@ import hmac
 import json
 import multiprocessing as mp
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -322,7 +321,7 @@ def main() -> None:
             user, key_arn = setup(port, admin, conns)
             print(f"set-up: 1,000 parameters + CMK + least-privilege user in {time.time() - t0:.1f}s")
             print(
-                f"server: 2 workers, SQLite, audit on; {os.cpu_count()} cores; {conns} connections; "
+                f"server: {os.environ.get('BENCH_WORKERS', '2')} workers, SQLite, audit on; {os.cpu_count()} cores; {conns} connections; "
                 f"generator: {procs} processes x asyncio, fresh SigV4 per request; {seconds:.0f}s per case\n"
             )
             cases = [
@@ -370,8 +369,6 @@ def main() -> None:
                     f"{r['gen_cpu_share']:8.0%} {r['server_cpu_share']:8.0%}",
                     flush=True,
                 )
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            del usage
         finally:
             proc.terminate()
             try:

@@ -132,17 +132,24 @@ def _request(service: str, name: str, overrides: dict[str, Any] | None = None) -
     op = catalog()[service].model.operation_model(name)
     req = minimal(op.input_shape) if op.input_shape is not None else {}
     for member, value in (overrides or {}).get(service, {}).items():
-        if member in req:
+        if member in req or member in _IN_FACT_REQUIRED.get(name, ()):
             req[member] = value
     return req
+
+
+# Members the model leaves optional that the service requires all the same
+# (KMS Decrypt/ReEncrypt without a CiphertextBlob is a ValidationException).
+_IN_FACT_REQUIRED = {"Decrypt": ("CiphertextBlob",), "ReEncrypt": ("CiphertextBlob",)}
 
 
 @pytest.fixture(scope="module")
 def overrides(server: Server) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {"ssm": {"ResourceType": "Parameter"}}
     if any(s.service == "kms" and s.name == "CreateKey" for s in SPECS):
-        key = server.client("kms").create_key()["KeyMetadata"]["KeyId"]
-        out["kms"] = {"KeyId": key, "TargetKeyId": key, "DestinationKeyId": key}
+        kms = server.client("kms")
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        blob = kms.encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"]
+        out["kms"] = {"KeyId": key, "TargetKeyId": key, "DestinationKeyId": key, "CiphertextBlob": blob}
     return out
 
 

@@ -88,6 +88,7 @@ def test_rotate_root_without_downtime(tmp_path: Path) -> None:
         assert "root key version 2 added" in out.stdout
         assert "reloaded the keyring" in out.stdout
         assert "rewrapped 1 value(s) in kms_key_versions" in out.stdout
+        assert "rewrapped 1 value(s) in iam_access_keys" in out.stdout  # the admin's secret
         assert _root_versions(srv.data_dir / "fleetward.db") == {2}
         # The running server keeps working: old ciphertexts, new keys, new ciphertexts.
         assert kms.decrypt(CiphertextBlob=blob, EncryptionContext={"c": "1"})["Plaintext"] == b"before"

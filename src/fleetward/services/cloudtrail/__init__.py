@@ -17,10 +17,16 @@ import orjson
 
 from fleetward.audit import digest
 from fleetward.services.context import ServiceEnv
+from fleetward.services.kms.rewrap import WrappedColumn
 
-__all__ = ["MODULES", "setup"]
+__all__ = ["MODULES", "WRAPPED_COLUMNS", "setup"]
 
 MODULES = ("events", "trails")
+
+# The digest signing keys' private halves, wrapped by the root keyring.
+WRAPPED_COLUMNS = (
+    WrappedColumn("audit_signing_keys", ("fingerprint",), "private_wrapped", ("fingerprint",), digest.key_aad),
+)
 
 log = logging.getLogger("fleetward.audit")
 

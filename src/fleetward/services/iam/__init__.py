@@ -10,8 +10,20 @@ the pipeline uses on every request.
 from __future__ import annotations
 
 from fleetward.services.context import ServiceEnv
+from fleetward.services.kms.rewrap import WrappedColumn
 
 MODULES = ("users", "groups", "roles", "policies", "inline", "simulator")
+
+
+def _key_aad(access_key_id: str) -> bytes:
+    return access_key_id.encode()
+
+
+# Secrets wrapped by the root keyring (re-wrapped by `fleetward operator rotate-root`).
+WRAPPED_COLUMNS = (
+    WrappedColumn("iam_access_keys", ("access_key_id",), "secret", ("access_key_id",), _key_aad),
+    WrappedColumn("sts_sessions", ("access_key_id",), "secret", ("access_key_id",), _key_aad),
+)
 
 
 async def setup(env: ServiceEnv) -> None:

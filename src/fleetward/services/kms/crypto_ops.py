@@ -38,6 +38,17 @@ def _dry_run(req: dict[str, Any]) -> None:
         raise DryRunOperationException()
 
 
+def _blob(req: dict[str, Any]) -> bytes:
+    """The request's CiphertextBlob (optional in the model since Recipient arrived, required in fact)."""
+    blob = req.get("CiphertextBlob")
+    if blob is None:
+        raise ValidationException(
+            "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: "
+            "Member must not be null"
+        )
+    return bytes(blob)
+
+
 async def _source_key(ctx: CallContext, blob: bytes, key_id: str | None) -> KeyRecord:
     """The key a blob was made under; IncorrectKeyException if ``key_id`` names another."""
     key = await engine(ctx).key_of_blob(ctx.conn, blob)
@@ -65,7 +76,7 @@ async def encrypt(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _authz_decrypt(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
-    key = await _source_key(ctx, req["CiphertextBlob"], req.get("KeyId"))
+    key = await _source_key(ctx, _blob(req), req.get("KeyId"))
     return [
         await engine(ctx).check_for(
             ctx.conn, ctx.account, key, "kms:Decrypt", context=req.get("EncryptionContext")
@@ -80,16 +91,16 @@ async def decrypt(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     algorithm = _algorithm(req)
     if req.get("Recipient"):
         raise UnsupportedOperationException("Recipient (Nitro Enclaves) is not supported.")
-    key = await _source_key(ctx, req["CiphertextBlob"], req.get("KeyId"))
+    key = await _source_key(ctx, _blob(req), req.get("KeyId"))
     context = req.get("EncryptionContext") or {}
-    plaintext = await engine(ctx).decrypt(ctx.conn, key, req["CiphertextBlob"], context)
+    plaintext = await engine(ctx).decrypt(ctx.conn, key, _blob(req), context)
     _dry_run(req)
     return {"KeyId": key.arn, "Plaintext": plaintext, "EncryptionAlgorithm": algorithm}
 
 
 async def _authz_reencrypt(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
     svc = engine(ctx)
-    source = await _source_key(ctx, req["CiphertextBlob"], req.get("SourceKeyId"))
+    source = await _source_key(ctx, _blob(req), req.get("SourceKeyId"))
     dest = await resolve(ctx, req["DestinationKeyId"])
     return [
         await svc.check_for(
@@ -115,10 +126,10 @@ async def re_encrypt(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     source_alg = _algorithm(req, "SourceEncryptionAlgorithm")
     dest_alg = _algorithm(req, "DestinationEncryptionAlgorithm")
     svc = engine(ctx)
-    source = await _source_key(ctx, req["CiphertextBlob"], req.get("SourceKeyId"))
+    source = await _source_key(ctx, _blob(req), req.get("SourceKeyId"))
     dest = await resolve(ctx, req["DestinationKeyId"])
     plaintext = await svc.decrypt(
-        ctx.conn, source, req["CiphertextBlob"], req.get("SourceEncryptionContext") or {}
+        ctx.conn, source, _blob(req), req.get("SourceEncryptionContext") or {}
     )
     blob = await svc.encrypt(ctx.conn, dest, plaintext, req.get("DestinationEncryptionContext") or {})
     _dry_run(req)

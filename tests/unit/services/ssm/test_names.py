@@ -48,7 +48,7 @@ def test_invalid_names(name: str, message: str) -> None:
 
 
 def test_reserved_aws_path_is_access_denied() -> None:
-    with pytest.raises(AccessDeniedException, match="No access to reserved parameter name: /aws/x."):
+    with pytest.raises(AccessDeniedException, match=r"No access to reserved parameter name: /aws/x\."):
         check_name("/aws/x", R, A)
 
 
