@@ -12,7 +12,6 @@ LookupEvents returns as ``CloudTrailEvent``.
 from __future__ import annotations
 
 import base64
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import orjson
 
 from fleetward.auth.principal import Principal, PrincipalType
+from fleetward.ids import time_ordered_uuid
 from fleetward.protocol.redact import HIDDEN
 
 __all__ = ["ALWAYS_HIDDEN", "AuditRecord", "build_record", "dumps", "hide_secrets", "iso", "user_identity"]
@@ -63,9 +63,16 @@ def dumps(rec: dict[str, Any]) -> bytes:
     return orjson.dumps(rec, default=_json_default)
 
 
+_iso_cache: list[Any] = [None, ""]
+
+
 def iso(t: float) -> str:
-    """CloudTrail's timestamp format (seconds, UTC, ``Z``)."""
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """CloudTrail's timestamp format (seconds, UTC, ``Z``); the last second's text is reused."""
+    sec = int(t)
+    if _iso_cache[0] != sec:
+        _iso_cache[1] = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _iso_cache[0] = sec
+    return str(_iso_cache[1])
 
 
 def hide_secrets(value: Any) -> Any:
@@ -157,7 +164,7 @@ def build_record(
     access-key secrets and session tokens are hidden here again wherever
     they appear. Read-only calls never record a response.
     """
-    event_id = str(uuid.uuid4())
+    event_id = time_ordered_uuid()
     ident = user_identity(principal, access_key)
     if invoked_by:
         ident["invokedBy"] = invoked_by

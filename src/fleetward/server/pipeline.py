@@ -18,7 +18,6 @@ is the ordered list.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -30,6 +29,7 @@ from fleetward.audit.writer import AuditUnavailable, AuditWriter
 from fleetward.auth.principal import Principal
 from fleetward.auth.sigv4 import HttpRequest, SigV4Auth, SigV4Error, SigV4ErrorKind, parse_auth
 from fleetward.clock import Clock
+from fleetward.ids import time_ordered_uuid
 from fleetward.protocol import jsonproto, query, restjson
 from fleetward.protocol.errors import (
     AWSError,
@@ -163,7 +163,7 @@ class Pipeline:
     # -- steps ------------------------------------------------------------
     @staticmethod
     def new_request_id() -> str:
-        return str(uuid.uuid4())
+        return time_ordered_uuid()
 
     def route(self, call: Call) -> None:
         target = call.headers.get("x-amz-target")

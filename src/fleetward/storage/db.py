@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -96,6 +98,11 @@ class _SqliteConn:
             raise DatabaseError(str(e)) from e
 
 
+# Seconds between WAL checkpoints, and the longest wait for the write lock.
+_CHECKPOINT_INTERVAL = 0.5
+_LOCK_WAIT = 5.0
+
+
 class SqliteDatabase:
     """SQLite in WAL mode; ``synchronous`` is NORMAL (survives a process
     crash) or FULL (also survives power loss)."""
@@ -105,21 +112,57 @@ class SqliteDatabase:
     def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
         self.url = f"sqlite:///{path}"
         self.path = path
-        self._writer = self._connect(path, synchronous)
-        self._reader = self._connect(path, synchronous)
+        self._writer = self._connect(path, synchronous, busy_ms=0)
+        self._reader = self._connect(path, synchronous, busy_ms=5000)
         self._lock = asyncio.Lock()
         self._w = _SqliteConn(self._writer)
         self._r = _SqliteConn(self._reader)
+        self._stop = threading.Event()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, args=(synchronous,), name="sqlite-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
 
     @staticmethod
-    def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
+    def _connect(path: Path, synchronous: str, *, busy_ms: int) -> sqlite3.Connection:
         c = sqlite3.connect(path, isolation_level=None, check_same_thread=False, cached_statements=512)
         c.row_factory = sqlite3.Row
         c.execute("PRAGMA journal_mode=WAL")
         c.execute(f"PRAGMA synchronous={synchronous}")
-        c.execute("PRAGMA busy_timeout=5000")
+        c.execute(f"PRAGMA busy_timeout={busy_ms}")
         c.execute("PRAGMA foreign_keys=ON")
+        # Checkpoints (the only fsyncs under synchronous=NORMAL) run on the
+        # checkpointer thread, never inside a commit on the event loop.
+        c.execute("PRAGMA wal_autocheckpoint=0")
         return c
+
+    def _checkpoint_loop(self, synchronous: str) -> None:
+        conn = self._connect(self.path, synchronous, busy_ms=0)
+        try:
+            while not self._stop.wait(_CHECKPOINT_INTERVAL):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    continue  # another process is checkpointing; try again later
+        finally:
+            conn.close()
+
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE without blocking the event loop while another
+        process holds SQLite's write lock: retry with short async sleeps."""
+        delay = 0.0002
+        deadline = time.monotonic() + _LOCK_WAIT
+        while True:
+            try:
+                self._writer.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e) or time.monotonic() > deadline:
+                    raise DatabaseError(str(e)) from e
+            except sqlite3.Error as e:
+                raise DatabaseError(str(e)) from e
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.005)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
@@ -128,10 +171,7 @@ class SqliteDatabase:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:
         async with self._lock:
-            try:
-                self._writer.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as e:
-                raise DatabaseError(str(e)) from e
+            await self._begin()
             try:
                 yield self._w
             except BaseException:
@@ -143,6 +183,10 @@ class SqliteDatabase:
                 self._writer.execute("ROLLBACK")
                 raise DatabaseError(str(e)) from e
 
+    def in_transaction(self) -> bool:
+        """Whether this process's write transaction is open (the writer lock is held)."""
+        return self._writer.in_transaction
+
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
         return await self._r.fetchone(sql, *args)
 
@@ -150,6 +194,8 @@ class SqliteDatabase:
         return await self._r.fetchall(sql, *args)
 
     async def close(self) -> None:
+        self._stop.set()
+        self._checkpointer.join(timeout=5)
         self._reader.close()
         self._writer.close()
 

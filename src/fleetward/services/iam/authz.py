@@ -37,8 +37,16 @@ _PRINCIPAL_TYPES = {
 }
 
 
+_iso_cache: list[Any] = [None, ""]
+
+
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """aws:CurrentTime text; the last second's is reused (computed on every call)."""
+    sec = int(epoch)
+    if _iso_cache[0] != sec:
+        _iso_cache[1] = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _iso_cache[0] = sec
+    return str(_iso_cache[1])
 
 
 def request_tag_keys(params: Mapping[str, Any] | None) -> dict[str, str | list[str]]:
