@@ -41,6 +41,7 @@ def shape_key(shape: botocore.model.Shape) -> tuple[Any, ...]:
     )
     return (id(resolver), shape.name, traits)
 
+
 # The IAM action prefix of each botocore service (where it differs from the
 # signing name, e.g. the tagging API signs as "tagging" but its actions are
 # "tag:...").

@@ -52,11 +52,11 @@ def has_sensitive(shape: Shape) -> bool:
         if _sensitive(s):
             r = True
         elif t == "structure":
-            stack.extend(s.members.values())  # type: ignore[attr-defined]
+            stack.extend(s.members.values())
         elif t == "list":
-            stack.append(s.member)  # type: ignore[attr-defined]
+            stack.append(s.member)
         elif t == "map":
-            stack.extend((s.key, s.value))  # type: ignore[attr-defined]
+            stack.extend((s.key, s.value))
     _has[key] = (shape, r)
     return r
 

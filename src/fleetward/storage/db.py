@@ -34,7 +34,12 @@ class DatabaseError(Exception):
 
 
 class IntegrityError(DatabaseError):
-    """A unique or foreign-key constraint was violated."""
+    """A unique, foreign-key, not-null or check constraint was violated.
+
+    On PostgreSQL the failed statement aborts the whole transaction: catch it
+    only to raise (e.g. "already exists"); further statements in the same
+    ``write()`` block fail until it ends.
+    """
 
 
 Row = Any  # sqlite3.Row or asyncpg.Record: both index by position and name
@@ -78,6 +83,8 @@ class _SqliteConn:
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
         try:
             return self._c.execute(sql, args).fetchall()
+        except sqlite3.IntegrityError as e:
+            raise IntegrityError(str(e)) from e
         except sqlite3.Error as e:
             raise DatabaseError(str(e)) from e
 
@@ -157,12 +164,12 @@ class SqliteDatabase:
                 self._writer.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as e:
-                if "locked" not in str(e) and "busy" not in str(e) or time.monotonic() > deadline:
+                if ("locked" not in str(e) and "busy" not in str(e)) or time.monotonic() > deadline:
                     raise DatabaseError(str(e)) from e
             except sqlite3.Error as e:
                 raise DatabaseError(str(e)) from e
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.005)
+            delay = min(delay * 2, 0.001)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
@@ -226,7 +233,7 @@ class _PgConn:
 
         try:
             return await self._c.fetchrow(_to_pg(sql), *args)
-        except asyncpg.UniqueViolationError as e:
+        except asyncpg.IntegrityConstraintViolationError as e:
             raise IntegrityError(str(e)) from e
         except asyncpg.PostgresError as e:
             raise DatabaseError(str(e)) from e
@@ -236,6 +243,8 @@ class _PgConn:
 
         try:
             return list(await self._c.fetch(_to_pg(sql), *args))
+        except asyncpg.IntegrityConstraintViolationError as e:
+            raise IntegrityError(str(e)) from e
         except asyncpg.PostgresError as e:
             raise DatabaseError(str(e)) from e
 
@@ -244,7 +253,7 @@ class _PgConn:
 
         try:
             status = await self._c.execute(_to_pg(sql), *args)
-        except (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolationError) as e:
+        except asyncpg.IntegrityConstraintViolationError as e:
             raise IntegrityError(str(e)) from e
         except asyncpg.PostgresError as e:
             raise DatabaseError(str(e)) from e
@@ -256,7 +265,7 @@ class _PgConn:
 
         try:
             await self._c.executemany(_to_pg(sql), rows)
-        except (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolationError) as e:
+        except asyncpg.IntegrityConstraintViolationError as e:
             raise IntegrityError(str(e)) from e
         except asyncpg.PostgresError as e:
             raise DatabaseError(str(e)) from e

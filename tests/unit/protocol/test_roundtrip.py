@@ -31,6 +31,7 @@ SETTINGS = settings(
     max_examples=4,
     deadline=None,
     database=None,
+    derandomize=True,  # the same examples on every run: CI results are reproducible
     suppress_health_check=list(HealthCheck),
 )
 
@@ -70,7 +71,11 @@ def parse_with_ours(service: str, op: OperationModel, params: dict[str, Any]) ->
     assert hit is not None, f"no route for {req['method']} {path}"
     routed, path_params = hit
     assert routed.name == op.name
-    qs = urlencode(req["query_string"], doseq=True) if isinstance(req["query_string"], dict) else req["query_string"]
+    qs = (
+        urlencode(req["query_string"], doseq=True)
+        if isinstance(req["query_string"], dict)
+        else req["query_string"]
+    )
     qs = "&".join(p for p in (qs_in_path, qs) if p)
     headers = {k.lower(): v for k, v in req["headers"].items()}
     body = req["body"] if isinstance(req["body"], bytes) else str(req["body"]).encode()
@@ -104,13 +109,17 @@ def serialize_with_ours(op: OperationModel, result: dict[str, Any]) -> dict[str,
 @pytest.mark.parametrize(("service", "name"), OPS, ids=IDS)
 def test_output_roundtrip(service: str, name: str) -> None:
     op = operation_model(service, name)
+    protocol = op.metadata["protocol"]
+    parser = botocore.parsers.create_parser(protocol)
     if op.output_shape is None:
-        pytest.skip("no output shape")
+        # Our empty result must still be a document botocore reads as empty.
+        parsed = parser.parse(serialize_with_ours(op, {}), None)
+        parsed.pop("ResponseMetadata", None)
+        assert parsed == {}
+        return
     if op.has_event_stream_output:
         pytest.skip("event-stream output is not a JSON document")
-    protocol = op.metadata["protocol"]
     strategy = _strategy(op, op.output_shape, body_only=True)
-    parser = botocore.parsers.create_parser(protocol)
 
     @SETTINGS
     @given(strategy)
