@@ -49,9 +49,7 @@ def main() -> None:
     aad = backing_key_aad(f"arn:aws:kms:us-east-1:123456789012:key/{key_id}", 1)
     wrapped = keyring.wrap(backing_key, aad)
 
-    measure(
-        "encrypt_blob 4 KB", lambda: encrypt_blob(header, backing_key, plaintext, context), seconds
-    )
+    measure("encrypt_blob 4 KB", lambda: encrypt_blob(header, backing_key, plaintext, context), seconds)
     measure("decrypt_blob 4 KB", lambda: decrypt_blob(blob, backing_key, context), seconds)
     measure("Keyring.wrap 32 B backing key", lambda: keyring.wrap(backing_key, aad), seconds)
     measure("Keyring.unwrap 32 B backing key", lambda: keyring.unwrap(wrapped, aad), seconds)

@@ -127,9 +127,7 @@ def _policies() -> list[CompiledPolicy]:
             },
         },
     ]
-    return [
-        compile_policy(d, kind=PolicyKind.IDENTITY, name=f"policy{i}") for i, d in enumerate(docs)
-    ]
+    return [compile_policy(d, kind=PolicyKind.IDENTITY, name=f"policy{i}") for i, d in enumerate(docs)]
 
 
 def main() -> None:

@@ -36,9 +36,9 @@ def signed_request(token: str | None) -> HttpRequest:
             "Content-Length": str(len(body)),
         },
     )
-    BotocoreSigV4Auth(
-        Credentials("AKIAFLEETWARDBENCH01", SECRET, token), "ssm", "us-east-1"
-    ).add_auth(request)
+    BotocoreSigV4Auth(Credentials("AKIAFLEETWARDBENCH01", SECRET, token), "ssm", "us-east-1").add_auth(
+        request
+    )
     prepared = request.prepare()
     parts = urlsplit(prepared.url)
     headers = [(str(k), str(v)) for k, v in prepared.headers.items()]
@@ -66,9 +66,7 @@ def main() -> None:
         now = parse_auth(req).request_time + timedelta(seconds=1)
         cache = SigningKeyCache()
 
-        def cached(
-            req: HttpRequest = req, now: datetime = now, cache: SigningKeyCache = cache
-        ) -> None:
+        def cached(req: HttpRequest = req, now: datetime = now, cache: SigningKeyCache = cache) -> None:
             verify(req, parse_auth(req), SECRET, now=now, max_skew=skew, cache=cache)
 
         def uncached(req: HttpRequest = req, now: datetime = now) -> None:

@@ -96,12 +96,9 @@ class Server:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.endpoint}/healthz", timeout=1, context=_insecure()) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
+            if _healthy(self.endpoint):
+                return self
+            time.sleep(0.1)
         raise RuntimeError("server did not start")
 
     def stop(self, kill: bool = False) -> None:
@@ -199,6 +196,25 @@ def signed_request(
             return resp.status, resp.headers, resp.read()
     except urllib.error.HTTPError as e:
         return e.code, e.headers, e.read()
+
+
+def _healthy(endpoint: str) -> bool:
+    """GET /healthz once; every socket is closed whatever happens (warnings are errors)."""
+    import http.client
+
+    host, port = endpoint.split("://", 1)[1].rsplit(":", 1)
+    conn: http.client.HTTPConnection
+    if endpoint.startswith("https"):
+        conn = http.client.HTTPSConnection(host, int(port), timeout=1, context=_insecure())
+    else:
+        conn = http.client.HTTPConnection(host, int(port), timeout=1)
+    try:
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
 
 
 def _insecure() -> Any:

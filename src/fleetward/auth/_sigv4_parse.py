@@ -41,21 +41,14 @@ def parse_amz_date(value: str) -> datetime:
     Raises ``SigV4Error(INCOMPLETE)`` with AWS's message on any other shape.
     """
     digits = value[:8] + value[9:15]
-    if (
-        len(value) == 16
-        and value[8] == "T"
-        and value[15] == "Z"
-        and digits.isascii()
-        and digits.isdigit()
-    ):
+    if len(value) == 16 and value[8] == "T" and value[15] == "Z" and digits.isascii() and digits.isdigit():
         try:
             # The shape is checked above; fromisoformat (C) parses it fast.
             return datetime.fromisoformat(value)
         except ValueError:
             pass
     raise _incomplete(
-        f"Date must be in ISO-8601 'basic format'. Got '{value}'. "
-        "See http://en.wikipedia.org/wiki/ISO_8601"
+        f"Date must be in ISO-8601 'basic format'. Got '{value}'. See http://en.wikipedia.org/wiki/ISO_8601"
     )
 
 
@@ -81,8 +74,7 @@ def _parse_credential(credential: str) -> tuple[str, str, str, str]:
     access_key, scope_date, region, service, terminator = parts
     if terminator != _TERMINATOR:
         raise _incomplete(
-            f"Credential should be scoped with a valid terminator: 'aws4_request', "
-            f"not '{terminator}'."
+            f"Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'."
         )
     if not region:
         raise _incomplete("Credential should be scoped to a valid region.")
@@ -183,8 +175,7 @@ def _parse_header(
         ]
         if amz_date is None and http_date is None:
             problems.append(
-                "Authorization header requires existence of either a 'X-Amz-Date' or "
-                "a 'Date' header."
+                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
             )
         problems.append(f"Authorization={authorization}")
         raise _incomplete(" ".join(problems))

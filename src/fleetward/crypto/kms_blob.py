@@ -125,9 +125,7 @@ def decrypt_blob(blob: bytes, backing_key: bytes, context: Mapping[str, str]) ->
     """
     if len(blob) < MIN_BLOB_SIZE or blob[0] != BLOB_FORMAT:
         raise IntegrityError("not a ciphertext blob (too short or unknown format)")
-    return aead.open_sealed(
-        backing_key, blob[HEADER_SIZE:], blob[:HEADER_SIZE] + encode_context(context)
-    )
+    return aead.open_sealed(backing_key, blob[HEADER_SIZE:], blob[:HEADER_SIZE] + encode_context(context))
 
 
 def backing_key_aad(key_arn: str, version: int) -> bytes:

@@ -215,9 +215,7 @@ def _derive(passphrase: str, kdf: _Kdf) -> bytes:
         raise CryptoError("the passphrase must not be empty")
     kdf.params.check()
     secret = unicodedata.normalize("NFC", passphrase).encode("utf-8")
-    scrypt = Scrypt(
-        salt=kdf.salt, length=aead.KEY_SIZE, n=kdf.params.n, r=kdf.params.r, p=kdf.params.p
-    )
+    scrypt = Scrypt(salt=kdf.salt, length=aead.KEY_SIZE, n=kdf.params.n, r=kdf.params.r, p=kdf.params.p)
     return scrypt.derive(secret)
 
 
@@ -317,9 +315,7 @@ def _read_root_file(data_dir: Path) -> _RootFile:
         spec = doc.get("kdf")
         if not isinstance(spec, dict) or spec.get("name") != "scrypt":
             raise CryptoError(f"{path}: passphrase mode needs an scrypt kdf")
-        params = ScryptParams(
-            _int(spec.get("n"), "n"), _int(spec.get("r"), "r"), _int(spec.get("p"), "p")
-        )
+        params = ScryptParams(_int(spec.get("n"), "n"), _int(spec.get("r"), "r"), _int(spec.get("p"), "p"))
         params.check()
         kdf = _Kdf(params, _unb64(spec.get("salt"), "salt"))
     roots_doc = doc.get("roots")
@@ -327,9 +323,7 @@ def _read_root_file(data_dir: Path) -> _RootFile:
         raise CryptoError(f"{path}: no roots")
     roots: dict[int, bytes] = {}
     for version_text, sealed in roots_doc.items():
-        if not (
-            isinstance(version_text, str) and version_text.isdigit() and version_text.isascii()
-        ):
+        if not (isinstance(version_text, str) and version_text.isdigit() and version_text.isascii()):
             raise CryptoError(f"{path}: bad root version {version_text!r}")
         roots[int(version_text)] = _unb64(sealed, f"root {version_text}")
     return _RootFile(mode, kdf, roots)

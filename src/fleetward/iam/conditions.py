@@ -292,9 +292,7 @@ class Condition:
         return all(r is False for r in outcomes)
 
 
-def compile_condition(
-    operator: str, key: str, values: Sequence[str], *, substitute: bool
-) -> Condition:
+def compile_condition(operator: str, key: str, values: Sequence[str], *, substitute: bool) -> Condition:
     """Compile one condition.
 
     Raises :class:`UnknownOperatorError` for an unknown operator and

@@ -144,13 +144,9 @@ def evaluate(
     try:
         identity_allow, _ = _scan(ctx, action, identity, IDENTITY)
         resource_allow, resource_match = (
-            _scan(ctx, action, (resource,), RESOURCE)
-            if resource is not None
-            else (None, PrincipalMatch.NONE)
+            _scan(ctx, action, (resource,), RESOURCE) if resource is not None else (None, PrincipalMatch.NONE)
         )
-        boundary_allow = (
-            _scan(ctx, action, (boundary,), BOUNDARY)[0] if boundary is not None else None
-        )
+        boundary_allow = _scan(ctx, action, (boundary,), BOUNDARY)[0] if boundary is not None else None
         session_allow = _scan(ctx, action, session, SESSION)[0] if session else None
     except _ExplicitDeny as deny:
         return deny.decision

@@ -135,9 +135,7 @@ def _one_of(raw: Mapping[str, Any], positive: str, negative: str) -> tuple[Any, 
     return None
 
 
-def _compile_statement(
-    index: int, raw: Any, kind: PolicyKind, substitute: bool
-) -> CompiledStatement:
+def _compile_statement(index: int, raw: Any, kind: PolicyKind, substitute: bool) -> CompiledStatement:
     if not isinstance(raw, Mapping):
         raise MalformedPolicyError(SYNTAX, "a statement must be a JSON object")
     for field in raw:
@@ -285,16 +283,10 @@ def _compile_conditions(raw: Any, substitute: bool) -> tuple[Condition, ...]:
                 raise MalformedPolicyError(VENDOR)
             try:
                 compiled.append(
-                    compile_condition(
-                        operator, key, _condition_values(value), substitute=substitute
-                    )
+                    compile_condition(operator, key, _condition_values(value), substitute=substitute)
                 )
             except UnknownOperatorError as exc:
-                raise MalformedPolicyError(
-                    SYNTAX, f"unknown condition operator {operator}"
-                ) from exc
+                raise MalformedPolicyError(SYNTAX, f"unknown condition operator {operator}") from exc
             except ValueError as exc:
-                raise MalformedPolicyError(
-                    SYNTAX, f"invalid value for {operator} {key}: {exc}"
-                ) from exc
+                raise MalformedPolicyError(SYNTAX, f"invalid value for {operator} {key}: {exc}") from exc
     return tuple(compiled)

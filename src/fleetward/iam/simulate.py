@@ -124,9 +124,7 @@ def statement_results(ctx: RequestContext, policy: CompiledPolicy) -> list[State
     for statement in policy.statements:
         applies = _applies(ctx, statement, action)
         missing = (
-            tuple(sorted(k for k in statement.condition_keys if k.lower() not in ctx.keys))
-            if applies
-            else ()
+            tuple(sorted(k for k in statement.condition_keys if k.lower() not in ctx.keys)) if applies else ()
         )
         span = spans[statement.index] if spans else None
         results.append(

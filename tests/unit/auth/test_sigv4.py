@@ -144,9 +144,7 @@ def test_form_post_query_protocol() -> None:
         token=TOKEN,
     )
     check(req)
-    tampered = HttpRequest(
-        req.method, req.path, req.query, req.headers, body.replace(b"Caller", b"Callex")
-    )
+    tampered = HttpRequest(req.method, req.path, req.query, req.headers, body.replace(b"Caller", b"Callex"))
     assert rejected(tampered).kind is SigV4ErrorKind.SIGNATURE_MISMATCH
 
 
@@ -242,9 +240,7 @@ def test_date_header_instead_of_x_amz_date() -> None:
 def test_signature_is_checked_case_sensitively() -> None:
     req = sign(headers=JSON_HEADERS, body=b"{}")
     upper = tuple(
-        (n, v.replace(v.rpartition("=")[2], v.rpartition("=")[2].upper()))
-        if n == "Authorization"
-        else (n, v)
+        (n, v.replace(v.rpartition("=")[2], v.rpartition("=")[2].upper())) if n == "Authorization" else (n, v)
         for n, v in req.headers
     )
     altered = HttpRequest(req.method, req.path, req.query, upper, req.body)
@@ -297,9 +293,7 @@ _GOOD_AUTH = (
 )
 
 
-def _header_request(
-    authorization: str | None, date: str | None = "20150830T123600Z"
-) -> HttpRequest:
+def _header_request(authorization: str | None, date: str | None = "20150830T123600Z") -> HttpRequest:
     headers = [("Host", "ssm.us-east-1.amazonaws.com")]
     if date is not None:
         headers.append(("X-Amz-Date", date))
@@ -421,8 +415,7 @@ def test_presigned_parses() -> None:
 def test_presigned_missing_parameter(param: str) -> None:
     message = _incomplete(_presigned(**{param: None}))
     assert message == (
-        f"AWS query-string parameters must include '{param}'. "
-        "Re-examine the query-string parameters."
+        f"AWS query-string parameters must include '{param}'. Re-examine the query-string parameters."
     )
 
 
@@ -445,9 +438,7 @@ def test_presigned_incomplete(changes: dict[str, str], expected: str) -> None:
 
 def test_both_mechanisms_is_incomplete() -> None:
     presigned = _presigned()
-    req = HttpRequest(
-        "GET", "/", presigned.query, (("Host", "h"), ("Authorization", _GOOD_AUTH)), b""
-    )
+    req = HttpRequest("GET", "/", presigned.query, (("Host", "h"), ("Authorization", _GOOD_AUTH)), b"")
     assert "Only one auth mechanism" in _incomplete(req)
 
 

@@ -149,9 +149,7 @@ def _set_query_param(req: HttpRequest, name: str, transform: Callable[[str], str
 
 
 def _drop_header(req: HttpRequest, index: int) -> HttpRequest:
-    return dataclasses.replace(
-        req, headers=tuple(h for j, h in enumerate(req.headers) if j != index)
-    )
+    return dataclasses.replace(req, headers=tuple(h for j, h in enumerate(req.headers) if j != index))
 
 
 def _other(value: str) -> str:
@@ -320,8 +318,7 @@ def test_six_minutes_late_is_expired_with_aws_message() -> None:
         case.verify(case.request(), now=case.now + timedelta(minutes=6))
     assert caught.value.kind is SigV4ErrorKind.SIGNATURE_EXPIRED
     assert caught.value.message == (
-        "Signature expired: 20150830T123600Z is now earlier than 20150830T123700Z "
-        "(20150830T124200Z - 5 min.)"
+        "Signature expired: 20150830T123600Z is now earlier than 20150830T123700Z (20150830T124200Z - 5 min.)"
     )
 
 

@@ -19,10 +19,7 @@ def test_principal_types() -> None:
     assert principal_arn_type("arn:aws:iam::123456789012:root") is PrincipalArnType.ROOT
     assert principal_arn_type("arn:aws:iam::123456789012:user/a") is PrincipalArnType.USER
     assert principal_arn_type("arn:aws:iam::123456789012:role/r") is PrincipalArnType.ROLE
-    assert (
-        principal_arn_type("arn:aws:sts::123456789012:assumed-role/r/s")
-        is PrincipalArnType.ASSUMED_ROLE
-    )
+    assert principal_arn_type("arn:aws:sts::123456789012:assumed-role/r/s") is PrincipalArnType.ASSUMED_ROLE
     assert principal_arn_type("x") is PrincipalArnType.OTHER
 
 

@@ -22,9 +22,7 @@ def test_no_policy_is_implicit_deny() -> None:
 
 
 def test_identity_allow() -> None:
-    d = evaluate(
-        ctx(), identity=[policy(stmt(Sid="A", Action="ssm:GetParameter", Resource=PARAM), name="p")]
-    )
+    d = evaluate(ctx(), identity=[policy(stmt(Sid="A", Action="ssm:GetParameter", Resource=PARAM), name="p")])
     assert d.allowed
     assert d.statement == StatementRef("p", "identity", 0, "A")
 
@@ -43,9 +41,7 @@ def test_not_action_and_not_resource() -> None:
     p = policy({"Effect": "Allow", "NotAction": "ssm:Delete*", "Resource": "*"})
     assert evaluate(ctx(), identity=[p]).allowed
     assert not evaluate(ctx(action="ssm:DeleteParameter"), identity=[p]).allowed
-    q = policy(
-        {"Effect": "Allow", "Action": "*", "NotResource": PARAM.replace("app/db", "secret/*")}
-    )
+    q = policy({"Effect": "Allow", "Action": "*", "NotResource": PARAM.replace("app/db", "secret/*")})
     assert evaluate(ctx(), identity=[q]).allowed
     assert not evaluate(ctx(resource=PARAM.replace("app/db", "secret/x")), identity=[q]).allowed
 
@@ -64,9 +60,7 @@ def test_explicit_deny_wins_everywhere() -> None:
     assert d.kind is DecisionKind.EXPLICIT_DENY
     assert d.denied_by == "identity-based policy"
     assert d.statement == StatementRef("d", "identity", 0, "D")
-    d = evaluate(
-        ctx(), identity=[ALLOW_ALL], resource=res(stmt(Principal="*"), {**deny, "Principal": "*"})
-    )
+    d = evaluate(ctx(), identity=[ALLOW_ALL], resource=res(stmt(Principal="*"), {**deny, "Principal": "*"}))
     assert (d.kind, d.denied_by) == (DecisionKind.EXPLICIT_DENY, "resource-based policy")
     d = evaluate(ctx(), identity=[ALLOW_ALL], boundary=policy(stmt(), deny))
     assert (d.kind, d.denied_by) == (DecisionKind.EXPLICIT_DENY, "permissions boundary")
@@ -96,9 +90,7 @@ def test_session_policies() -> None:
     only_kms = policy(stmt(Action="kms:*"))
     d = evaluate(ctx(principals=principals), identity=[ALLOW_ALL], session=[only_kms])
     assert (d.kind, d.denied_by) == (DecisionKind.IMPLICIT_DENY, "session policy")
-    assert evaluate(
-        ctx(principals=principals), identity=[ALLOW_ALL], session=[only_kms, ALLOW_ALL]
-    ).allowed
+    assert evaluate(ctx(principals=principals), identity=[ALLOW_ALL], session=[only_kms, ALLOW_ALL]).allowed
     assert evaluate(ctx(principals=principals), identity=[ALLOW_ALL], session=[]).allowed
     d = evaluate(ctx(principals=principals), session=[ALLOW_ALL])
     assert d.denied_by == "identity-based policy"
@@ -142,9 +134,7 @@ def test_account_root_delegates_to_iam() -> None:
         d = evaluate(ctx(), resource=r)
         assert (d.kind, d.denied_by) == (DecisionKind.IMPLICIT_DENY, "identity-based policy")
         assert evaluate(ctx(), resource=r, identity=[ALLOW_ALL]).allowed
-        assert evaluate(
-            ctx(), resource=r, identity=[ALLOW_ALL], resource_policy_required=True
-        ).allowed
+        assert evaluate(ctx(), resource=r, identity=[ALLOW_ALL], resource_policy_required=True).allowed
 
 
 def test_resource_policy_required() -> None:

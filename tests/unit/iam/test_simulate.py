@@ -20,9 +20,7 @@ def test_spans() -> None:
     ]
     single = '{"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}, "Version": "2012-10-17"}'
     assert statement_spans(single) == [(Position(1, 15), Position(1, 65))]
-    assert statement_spans('{"Id": "x \\" {", "Statement": [{}]}') == [
-        (Position(1, 32), Position(1, 33))
-    ]
+    assert statement_spans('{"Id": "x \\" {", "Statement": [{}]}') == [(Position(1, 32), Position(1, 33))]
 
 
 def test_allowed_and_missing_context() -> None:

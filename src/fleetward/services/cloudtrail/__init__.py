@@ -25,7 +25,9 @@ MODULES = ("events", "trails")
 
 # The digest signing keys' private halves, wrapped by the root keyring.
 WRAPPED_COLUMNS = (
-    WrappedColumn("audit_signing_keys", ("fingerprint",), "private_wrapped", ("fingerprint",), digest.key_aad),
+    WrappedColumn(
+        "audit_signing_keys", ("fingerprint",), "private_wrapped", ("fingerprint",), digest.key_aad
+    ),
 )
 
 log = logging.getLogger("fleetward.audit")

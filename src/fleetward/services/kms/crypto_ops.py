@@ -128,9 +128,7 @@ async def re_encrypt(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     svc = engine(ctx)
     source = await _source_key(ctx, _blob(req), req.get("SourceKeyId"))
     dest = await resolve(ctx, req["DestinationKeyId"])
-    plaintext = await svc.decrypt(
-        ctx.conn, source, _blob(req), req.get("SourceEncryptionContext") or {}
-    )
+    plaintext = await svc.decrypt(ctx.conn, source, _blob(req), req.get("SourceEncryptionContext") or {})
     blob = await svc.encrypt(ctx.conn, dest, plaintext, req.get("DestinationEncryptionContext") or {})
     _dry_run(req)
     return {
