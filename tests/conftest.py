@@ -43,9 +43,24 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv.stop()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Modules that set ``BACKENDS = ("sqlite", "postgresql")`` run their
+    ``server`` tests on both databases."""
+    if "server" in metafunc.fixturenames:
+        backends = getattr(metafunc.module, "BACKENDS", ("sqlite",))
+        metafunc.parametrize("server", backends, indirect=True, scope="module")
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """An initialised server with real credentials (SQLite), one per test module."""
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """An initialised server with real credentials, one per test module and backend."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        gen = pg_database()
+        srv = Server(tmp_path_factory.mktemp("srv"), database_url=next(gen)).start()
+        yield srv
+        srv.stop()
+        gen.close()
+        return
     srv = Server(tmp_path_factory.mktemp("srv")).start()
     yield srv
     srv.stop()

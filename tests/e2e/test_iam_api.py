@@ -11,6 +11,9 @@ import pytest
 
 from tests.support.server import Server
 
+# Every test here runs against SQLite and PostgreSQL (tests/conftest.py).
+BACKENDS = ("sqlite", "postgresql")
+
 
 def _doc(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
@@ -282,14 +285,10 @@ def test_user_lifecycle_and_errors(server: Server) -> None:
 
 
 def test_secrets_are_not_stored_in_plaintext(server: Server) -> None:
-    import sqlite3
-
     _, (key, secret) = _new_user(server)
-    with sqlite3.connect(server.data_dir / "fleetward.db") as db:
-        blob = db.execute("SELECT secret FROM iam_access_keys WHERE access_key_id = ?", (key,)).fetchone()[0]
-        dump = "\n".join(db.iterdump())
+    [(blob,)] = server.sql("SELECT secret FROM iam_access_keys WHERE access_key_id = ?", key)
     assert secret.encode() not in bytes(blob)
-    assert secret not in dump
+    assert secret.encode() not in server.database_bytes()
     assert secret not in (server.data_dir / "server.log").read_text()
 
 

@@ -14,6 +14,9 @@ import pytest
 
 from tests.support.server import Server, signed_request
 
+# Every test here runs against SQLite and PostgreSQL (tests/conftest.py).
+BACKENDS = ("sqlite", "postgresql")
+
 DAY = 86400
 
 

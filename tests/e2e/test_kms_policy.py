@@ -13,6 +13,9 @@ import pytest
 
 from tests.support.server import Server
 
+# Every test here runs against SQLite and PostgreSQL (tests/conftest.py).
+BACKENDS = ("sqlite", "postgresql")
+
 ALLOW_KMS = json.dumps(
     {
         "Version": "2012-10-17",

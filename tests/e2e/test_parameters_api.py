@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
 import pytest
 
 from tests.support.server import Server
+
+# Every test here runs against SQLite and PostgreSQL (tests/conftest.py).
+BACKENDS = ("sqlite", "postgresql")
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +37,7 @@ def fails(call: Any, **kw: Any) -> tuple[str, str]:
 
 
 def events(server: Server, name: str) -> list[tuple[str, dict[str, Any]]]:
-    db = sqlite3.connect(server.data_dir / "fleetward.db")
-    try:
-        rows = db.execute(
-            "SELECT detail_type, detail FROM outbox WHERE source = 'aws.ssm' ORDER BY id"
-        ).fetchall()
-    finally:
-        db.close()
+    rows = server.sql("SELECT detail_type, detail FROM outbox WHERE source = 'aws.ssm' ORDER BY id")
     out = []
     for dt, detail in rows:
         d = json.loads(detail)
@@ -569,9 +564,5 @@ def test_policies_worker(server: Server, ssm: Any) -> None:
 def test_schema_has_no_plain_secret_column_for_securestrings(server: Server, ssm: Any) -> None:
     name = f"/plain/{uid()}"
     ssm.put_parameter(Name=name, Value="the-secret-value", Type="SecureString")
-    db = sqlite3.connect(Path(server.data_dir) / "fleetward.db")
-    try:
-        row = db.execute("SELECT value, secret FROM ssm_parameters WHERE name = ?", (name,)).fetchone()
-    finally:
-        db.close()
-    assert row[0] is None and b"the-secret-value" not in row[1]
+    [row] = server.sql("SELECT value, secret FROM ssm_parameters WHERE name = ?", name)
+    assert row[0] is None and b"the-secret-value" not in bytes(row[1])

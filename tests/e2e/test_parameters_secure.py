@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 import subprocess
 import uuid
 from typing import Any
@@ -18,6 +17,9 @@ import botocore.exceptions
 import pytest
 
 from tests.support.server import Server
+
+# Every test here runs against SQLite and PostgreSQL (tests/conftest.py).
+BACKENDS = ("sqlite", "postgresql")
 
 
 def uid() -> str:
@@ -251,12 +253,7 @@ def test_canary_never_stored_or_logged(server: Server, account: str) -> None:
     for path in server.data_dir.rglob("*"):
         if path.is_file():
             assert canary.encode() not in path.read_bytes(), path
-    db = sqlite3.connect(server.data_dir / "fleetward.db")
-    try:
-        records = [
-            r[0] for r in db.execute("SELECT record FROM audit_events WHERE record LIKE ?", (f"%{prefix}%",))
-        ]
-    finally:
-        db.close()
+    assert canary.encode() not in server.database_bytes()
+    records = [r[0] for r in server.sql("SELECT record FROM audit_events WHERE record LIKE ?", f"%{prefix}%")]
     assert records and not any(canary in r for r in records)
     assert any("HIDDEN_DUE_TO_SECURITY_REASONS" in r for r in records)

@@ -15,6 +15,9 @@ import pytest
 
 from tests.support.server import Server, signed_request
 
+# Every test here runs against SQLite and PostgreSQL (tests/conftest.py).
+BACKENDS = ("sqlite", "postgresql")
+
 
 def _doc(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})

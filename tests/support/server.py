@@ -51,6 +51,27 @@ class Server:
         self.log_path = data_dir / "server.log"
         self.admin: tuple[str, str] = ("AKIADEVANYKEY0000000", "dev-secret")
 
+    def sql(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Run ``query`` (``?`` placeholders) directly on this server's database,
+        SQLite or PostgreSQL, as a test peeking at (or tampering with) storage."""
+        if self.database_url and self.database_url.startswith("postgresql"):
+            import psycopg
+
+            with psycopg.connect(self.database_url, autocommit=True) as c:
+                cur = c.execute(query.replace("?", "%s"), args)  # type: ignore[arg-type]
+                return [tuple(r) for r in cur.fetchall()] if cur.description else []
+        import sqlite3
+
+        with sqlite3.connect(self.data_dir / "fleetward.db") as c:
+            return [tuple(r) for r in c.execute(query, args).fetchall()]
+
+    def database_bytes(self) -> bytes:
+        """Every byte the database holds on disk (SQLite file and WAL, or a PostgreSQL dump)."""
+        if self.database_url and self.database_url.startswith("postgresql"):
+            out = subprocess.run(["pg_dump", "--data-only", self.database_url], capture_output=True, check=True)
+            return out.stdout
+        return b"".join(p.read_bytes() for p in sorted(self.data_dir.glob("fleetward.db*")))
+
     def cli(
         self, *args: str, input: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
