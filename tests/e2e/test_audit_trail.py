@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import pg_database
 from tests.support.server import Server, signed_request
 
 ALLOW_SSM = json.dumps(
@@ -33,8 +33,15 @@ ALLOW_SSM = json.dumps(
 )
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def srv(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    if request.param == "postgresql":
+        gen = pg_database()
+        s = Server(tmp_path_factory.mktemp("audit"), database_url=next(gen)).start()
+        yield s
+        s.stop()
+        gen.close()
+        return
     s = Server(tmp_path_factory.mktemp("audit")).start()
     yield s
     s.stop()
@@ -61,10 +68,6 @@ def _lookup(srv: Server, key: str, value: str) -> list[dict[str, Any]]:
     return list(json.loads(out.stdout)["Events"])
 
 
-def _db(srv: Server) -> sqlite3.Connection:
-    return sqlite3.connect(srv.data_dir / "fleetward.db")
-
-
 def test_lookup_events_by_user_allowed_and_denied(srv: Server) -> None:
     alice, akeys = _user(srv, ALLOW_SSM)
     bob, bkeys = _user(srv)
@@ -75,7 +78,6 @@ def test_lookup_events_by_user_allowed_and_denied(srv: Server) -> None:
         assert e.value.response["Error"]["Code"] == "AccessDenied"
         assert "Statement" not in e.value.response["Error"]["Message"]
     secret_value = f"s3cr3t-{uuid.uuid4().hex}"
-    ssm_done = False
     r = srv.aws(
         "ssm",
         "put-parameter",
@@ -87,13 +89,11 @@ def test_lookup_events_by_user_allowed_and_denied(srv: Server) -> None:
         secret_value,
         creds=akeys,
     )
-    if "InvalidAction" not in r.stderr and "not implemented" not in r.stderr:
-        assert r.returncode == 0, r.stderr
-        r = srv.aws(
-            "ssm", "get-parameter", "--name", f"/{alice}/db", "--with-decryption", creds=akeys, check=True
-        )
-        assert secret_value in r.stdout
-        ssm_done = True
+    assert r.returncode == 0, r.stderr
+    r = srv.aws(
+        "ssm", "get-parameter", "--name", f"/{alice}/db", "--with-decryption", creds=akeys, check=True
+    )
+    assert secret_value in r.stdout
     events = _lookup(srv, "Username", alice)
     assert events and all(e["Username"] == alice for e in events)
     names = [e["EventName"] for e in events]
@@ -109,15 +109,12 @@ def test_lookup_events_by_user_allowed_and_denied(srv: Server) -> None:
             assert rec["additionalEventData"]  # the deciding reason, kept out of the error
         if rec["eventName"] == "GetUser":
             assert "errorCode" not in rec and rec["responseElements"] is None
-    if ssm_done:
-        assert {"PutParameter", "GetParameter"} <= set(names)
+    assert {"PutParameter", "GetParameter"} <= set(names)
     # the administrator's CreateAccessKey records hide the secret
     for e in _lookup(srv, "EventName", "CreateAccessKey"):
         assert akeys[1] not in e["CloudTrailEvent"] and bkeys[1] not in e["CloudTrailEvent"]
     bob_events = _lookup(srv, "Username", bob)
     assert bob_events and all(e["Username"] == bob for e in bob_events)
-    if not ssm_done:
-        pytest.skip("Parameter Store (SecureString put/get) not implemented yet: the rest passed")
 
 
 def test_other_lookup_attributes_and_paging(srv: Server) -> None:
@@ -171,10 +168,7 @@ def test_failed_authentication_is_recorded(srv: Server) -> None:
         key=akid,
     )
     assert status in (400, 403)
-    with _db(srv) as c:
-        rows = c.execute(
-            "SELECT event_name, error_code, record FROM audit_events WHERE access_key_id = ?", (akid,)
-        ).fetchall()
+    rows = srv.sql("SELECT event_name, error_code, record FROM audit_events WHERE access_key_id = ?", akid)
     assert len(rows) == 1 and rows[0][0] == "ListKeys" and rows[0][1]
     rec = json.loads(rows[0][2])
     assert rec["userIdentity"] == {"type": "Unknown", "accessKeyId": akid}
@@ -226,29 +220,22 @@ def test_validate_names_changed_and_removed_records(srv: Server) -> None:
     name, keys = _user(srv, ALLOW_SSM)
     for _ in range(3):
         srv.client("iam", creds=keys).get_user(UserName=name)
-    ok = srv.cli("trail", "validate", "--data-dir", str(srv.data_dir), "--close-open-hour", check=False)
+    ok = srv.cli("trail", "validate", *srv.db_args(), "--close-open-hour", check=False)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "trail is VALID" in ok.stdout
-    with _db(srv) as c:
-        (a, ea), (b, eb) = c.execute(
-            "SELECT seq, event_id FROM audit_events WHERE access_key_id = ? ORDER BY seq LIMIT 2", (keys[0],)
-        ).fetchall()
-        c.execute(
-            "UPDATE audit_events SET record = replace(record, '127.0.0.1', '10.9.9.9') WHERE seq = ?", (a,)
-        )
-        c.execute("DELETE FROM audit_events WHERE seq = ?", (b,))
+    (a, ea), (b, eb) = srv.sql(
+        "SELECT seq, event_id FROM audit_events WHERE access_key_id = ? ORDER BY seq LIMIT 2", keys[0]
+    )
+    srv.sql("UPDATE audit_events SET record = replace(record, '127.0.0.1', '10.9.9.9') WHERE seq = ?", a)
+    srv.sql("DELETE FROM audit_events WHERE seq = ?", b)
     try:
-        bad = srv.cli("trail", "validate", "--data-dir", str(srv.data_dir), check=False)
+        bad = srv.cli("trail", "validate", *srv.db_args(), check=False)
         assert bad.returncode != 0
         assert f"record seq {a} (eventID {ea}) changed" in bad.stdout
         assert f"record seq {b} (eventID {eb}) removed" in bad.stdout
     finally:  # restore for the other tests of the module
-        with _db(srv) as c:
-            c.execute(
-                "UPDATE audit_events SET record = replace(record, '10.9.9.9', '127.0.0.1') WHERE seq = ?",
-                (a,),
-            )
-        ok = srv.cli("trail", "validate", "--data-dir", str(srv.data_dir), check=False)
+        srv.sql("UPDATE audit_events SET record = replace(record, '10.9.9.9', '127.0.0.1') WHERE seq = ?", a)
+        ok = srv.cli("trail", "validate", *srv.db_args(), check=False)
         assert "1 findings" in ok.stdout  # the deleted record stays missing
 
 
@@ -256,7 +243,7 @@ def test_export_and_suggest_policy(srv: Server, tmp_path: Path) -> None:
     name, keys = _user(srv, ALLOW_SSM)
     srv.client("iam", creds=keys).get_user(UserName=name)
     out = tmp_path / "export"
-    r = srv.cli("trail", "export", "--data-dir", str(srv.data_dir), "--out", str(out), "--close-open-hour")
+    r = srv.cli("trail", "export", *srv.db_args(), "--out", str(out), "--close-open-hour")
     assert "log files" in r.stdout
     import gzip
 
@@ -268,7 +255,7 @@ def test_export_and_suggest_policy(srv: Server, tmp_path: Path) -> None:
     d = json.loads(gzip.decompress(digests[-1].read_bytes()))
     assert d["digestSignatureAlgorithm"] == "SHA256withRSA" and "logFiles" in d
     arn = f"arn:aws:iam::{srv.client('sts').get_caller_identity()['Account']}:user/{name}"
-    r = srv.cli("iam", "suggest-policy", "--data-dir", str(srv.data_dir), "--principal", arn, "--since", "1d")
+    r = srv.cli("iam", "suggest-policy", *srv.db_args(), "--principal", arn, "--since", "1d")
     policy = json.loads(r.stdout)
     assert policy["Version"] == "2012-10-17"
     assert policy["Statement"] == [{"Effect": "Allow", "Action": "iam:GetUser", "Resource": arn}]

@@ -65,10 +65,20 @@ class Server:
         with sqlite3.connect(self.data_dir / "fleetward.db") as c:
             return [tuple(r) for r in c.execute(query, args).fetchall()]
 
+    def db_args(self) -> list[str]:
+        """The CLI options naming this server's data directory and database."""
+        return [
+            "--data-dir",
+            str(self.data_dir),
+            *(["--database-url", self.database_url] if self.database_url else []),
+        ]
+
     def database_bytes(self) -> bytes:
         """Every byte the database holds on disk (SQLite file and WAL, or a PostgreSQL dump)."""
         if self.database_url and self.database_url.startswith("postgresql"):
-            out = subprocess.run(["pg_dump", "--data-only", self.database_url], capture_output=True, check=True)
+            out = subprocess.run(
+                ["pg_dump", "--data-only", self.database_url], capture_output=True, check=True
+            )
             return out.stdout
         return b"".join(p.read_bytes() for p in sorted(self.data_dir.glob("fleetward.db*")))
 

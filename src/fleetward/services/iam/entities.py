@@ -12,7 +12,7 @@ from fleetward.protocol.registry import Check
 from fleetward.services.context import CallContext
 from fleetward.services.iam import store
 from fleetward.services.iam.errors import InvalidInput, LimitExceeded, NoSuchEntity
-from fleetward.storage.db import Conn, IntegrityError
+from fleetward.storage.db import Conn
 
 __all__ = ["KINDS", "Kind", "authz_entity", "authz_policy", "entity_row"]
 
@@ -171,16 +171,13 @@ async def attach(ctx: CallContext, kind: Kind, req: dict[str, Any]) -> None:
     )
     if count and int(count[0]) >= 20:
         raise LimitExceeded(f"Cannot exceed quota for PoliciesPer{kind.title}: 20")
-    try:
-        await ctx.conn.execute(
-            "INSERT INTO iam_attachments (entity_type, entity_id, policy_arn) VALUES (?, ?, ?)"
-            " ON CONFLICT (entity_type, entity_id, policy_arn) DO NOTHING",
-            kind.word,
-            row["id"],
-            policy.arn,
-        )
-    except IntegrityError:
-        pass
+    await ctx.conn.execute(
+        "INSERT INTO iam_attachments (entity_type, entity_id, policy_arn) VALUES (?, ?, ?)"
+        " ON CONFLICT (entity_type, entity_id, policy_arn) DO NOTHING",
+        kind.word,
+        row["id"],
+        policy.arn,
+    )
     store.invalidate(ctx.env)
 
 
