@@ -9,7 +9,7 @@ import urllib.request
 import botocore.exceptions
 import pytest
 
-from tests.support.server import Server, signed_request
+from tests.support.server import Server, raw_request, signed_request
 
 
 def test_get_caller_identity_boto3(dev_server: Server) -> None:
@@ -75,10 +75,10 @@ def test_unknown_target(dev_server: Server) -> None:
         method="POST",
         headers={"X-Amz-Target": "AmazonSSM.NoSuchThing", "Content-Type": "application/x-amz-json-1.1"},
     )
-    with pytest.raises(urllib.error.HTTPError) as e:
-        urllib.request.urlopen(req, timeout=5)
-    assert json.loads(e.value.read())["__type"] == "UnknownOperationException"
-    assert e.value.headers["X-Amzn-ErrorType"] == "UnknownOperationException"
+    status, headers, body = raw_request(req)
+    assert status == 400
+    assert json.loads(body)["__type"] == "UnknownOperationException"
+    assert headers["X-Amzn-ErrorType"] == "UnknownOperationException"
 
 
 def test_missing_authentication_json(dev_server: Server) -> None:
@@ -91,9 +91,9 @@ def test_missing_authentication_json(dev_server: Server) -> None:
             "Content-Type": "application/x-amz-json-1.1",
         },
     )
-    with pytest.raises(urllib.error.HTTPError) as e:
-        urllib.request.urlopen(req, timeout=5)
-    assert json.loads(e.value.read())["__type"] == "MissingAuthenticationTokenException"
+    status, _, body = raw_request(req)
+    assert status == 403
+    assert json.loads(body)["__type"] == "MissingAuthenticationTokenException"
 
 
 def test_missing_authentication_query(dev_server: Server) -> None:
@@ -103,11 +103,9 @@ def test_missing_authentication_query(dev_server: Server) -> None:
         method="POST",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    with pytest.raises(urllib.error.HTTPError) as e:
-        urllib.request.urlopen(req, timeout=5)
-    body = e.value.read().decode()
-    assert "<Code>MissingAuthenticationToken</Code>" in body
-    assert e.value.code == 403
+    status, _, raw = raw_request(req)
+    assert "<Code>MissingAuthenticationToken</Code>" in raw.decode()
+    assert status == 403
 
 
 def test_unimplemented_operation_is_a_parseable_error(dev_server: Server) -> None:
