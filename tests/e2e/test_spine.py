@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import botocore.exceptions
 import pytest
@@ -119,3 +120,29 @@ def test_unimplemented_operation_is_a_parseable_error(dev_server: Server) -> Non
 def test_healthz(dev_server: Server) -> None:
     with urllib.request.urlopen(f"{dev_server.endpoint}/healthz", timeout=5) as r:
         assert json.loads(r.read()) == {"status": "ok"}
+
+
+def test_dev_reset_wipes_state(tmp_path: Path) -> None:
+    srv = Server(tmp_path / "dev", dev=True).start()
+    try:
+        ssm = srv.client("ssm")
+        ssm.put_parameter(Name="/reset/me", Value="v", Type="String")
+        assert json.loads(srv.admin_post("/_fleetward/reset")) == {"reset": True}
+        assert ssm.describe_parameters()["Parameters"] == []
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            ssm.get_parameter(Name="/reset/me")
+        assert e.value.response["Error"]["Code"] == "ParameterNotFound"
+    finally:
+        srv.stop()
+
+
+def test_reset_is_not_served_outside_dev_mode(server: Server) -> None:
+    req = urllib.request.Request(f"{server.endpoint}/_fleetward/reset", data=b"{}", method="POST")
+    status, _, _ = raw_request(req)
+    assert status != 200
+    assert server.client("sts").get_caller_identity()["Account"]  # still serving, nothing wiped
+
+
+def test_describe_parameters_on_a_fresh_account(server: Server) -> None:
+    out = server.aws("ssm", "describe-parameters", check=True)
+    assert json.loads(out.stdout)["Parameters"] == []
