@@ -101,7 +101,9 @@ def test_lookup_events_by_user_allowed_and_denied(srv: Server) -> None:
     for e in events:
         rec = json.loads(e["CloudTrailEvent"])
         assert rec["userIdentity"]["userName"] == alice
-        assert rec["sourceIPAddress"] == "127.0.0.1"
+        # KMS calls SSM made for alice carry the service as their source (invokedBy).
+        invoked = rec["userIdentity"].get("invokedBy")
+        assert rec["sourceIPAddress"] == (invoked or "127.0.0.1")
         assert rec["eventName"] == e["EventName"]
         assert secret_value not in e["CloudTrailEvent"]
         if rec["eventName"] == "CreateUser":
@@ -259,3 +261,21 @@ def test_export_and_suggest_policy(srv: Server, tmp_path: Path) -> None:
     policy = json.loads(r.stdout)
     assert policy["Version"] == "2012-10-17"
     assert policy["Statement"] == [{"Effect": "Allow", "Action": "iam:GetUser", "Resource": arn}]
+
+
+def test_kms_calls_made_by_ssm_are_recorded_with_invoked_by(srv: Server) -> None:
+    alice, keys = _user(srv, ALLOW_SSM)
+    ssm = srv.client("ssm", creds=keys)
+    name = f"/{alice}/token"
+    ssm.put_parameter(Name=name, Value="v", Type="SecureString")
+    ssm.get_parameter(Name=name, WithDecryption=True)
+    events = [e for e in _lookup(srv, "Username", alice) if e["EventSource"] == "kms.amazonaws.com"]
+    by_name = {e["EventName"]: json.loads(e["CloudTrailEvent"]) for e in events}
+    assert {"Encrypt", "Decrypt"} <= set(by_name)
+    for rec in by_name.values():
+        assert rec["userIdentity"]["invokedBy"] == "ssm.amazonaws.com"
+        assert rec["userIdentity"]["userName"] == alice
+        assert rec["sourceIPAddress"] == "ssm.amazonaws.com"
+        arn = f"arn:aws:ssm:us-east-1:{rec['recipientAccountId']}:parameter{name}"
+        assert rec["requestParameters"]["encryptionContext"] == {"PARAMETER_ARN": arn}
+        assert rec["resources"][0]["type"] == "AWS::KMS::Key"

@@ -23,10 +23,12 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fleetward.audit.record import build_record
 from fleetward.crypto import kms_blob
 from fleetward.crypto.errors import CryptoError
 from fleetward.crypto.keyring import Keyring
 from fleetward.iam.policy import CompiledPolicy
+from fleetward.protocol.errors import AWSError
 from fleetward.protocol.registry import Check
 from fleetward.services.context import CallContext, ServiceEnv
 from fleetward.services.kms.errors import (
@@ -508,12 +510,55 @@ class KeyService:
             resource_type=RESOURCE_TYPE,
         )
 
-    async def _authorize_as(self, ctx: CallContext, check: Check) -> None:
+    async def _authorize_as(
+        self, ctx: CallContext, check: Check, *, via_service: str, context: Mapping[str, str]
+    ) -> None:
+        """Authorize the caller for a call another service makes on its behalf,
+        and record it in the trail as CloudTrail does (``invokedBy``)."""
         authorizer = ctx.env.extras.get("authorizer")
         checker = getattr(authorizer, "check", None)
-        if checker is None:  # dev mode: the no-op authorizer allows everything
+        try:
+            if checker is not None:  # dev mode: the no-op authorizer allows everything
+                await checker(ctx, check)
+        except AWSError as e:
+            await self._record_as(ctx, check, via_service, context, e)
+            raise
+        await self._record_as(ctx, check, via_service, context, None)
+
+    async def _record_as(
+        self,
+        ctx: CallContext,
+        check: Check,
+        via_service: str,
+        context: Mapping[str, str],
+        error: AWSError | None,
+    ) -> None:
+        audit = ctx.env.extras.get("audit")
+        if audit is None:
             return
-        await checker(ctx, check)
+        record = build_record(
+            principal=ctx.principal,
+            account=ctx.account,
+            access_key=ctx.principal.access_key or None,
+            region=ctx.region,
+            event_source="kms.amazonaws.com",
+            event_name=check.action.split(":", 1)[1],
+            event_time=ctx.now,
+            request_id=ctx.request_id,
+            source_ip=ctx.source_ip,
+            user_agent=ctx.user_agent,
+            read_only=True,
+            request_parameters={"keyId": check.resource, "encryptionContext": dict(context) or None},
+            response_elements=None,
+            resources=[{"ARN": check.resource, "type": RESOURCE_TYPE}],
+            error_code=error.code if error else None,
+            error_message=error.message if error else None,
+            invoked_by=via_service.split(".", 1)[0] + ".amazonaws.com",
+        )
+        if in_write_transaction(ctx.conn):
+            await audit.write_in(ctx.conn, record)
+        else:
+            await audit.submit(record)
 
     # -- internal API for other services ------------------------------------------------
     async def encrypt_as(
@@ -534,7 +579,7 @@ class KeyService:
         check = await self.check_for(
             ctx.conn, ctx.account, key, "kms:Encrypt", context=context, via_service=via_service
         )
-        await self._authorize_as(ctx, check)
+        await self._authorize_as(ctx, check, via_service=via_service, context=context)
         return await self.encrypt(ctx.conn, key, plaintext, context), key.arn
 
     async def decrypt_as(
@@ -549,7 +594,7 @@ class KeyService:
         check = await self.check_for(
             ctx.conn, ctx.account, key, "kms:Decrypt", context=context, via_service=via_service
         )
-        await self._authorize_as(ctx, check)
+        await self._authorize_as(ctx, check, via_service=via_service, context=context)
         return await self.decrypt(ctx.conn, key, blob, context), key.arn
 
     async def generate_data_key_as(
@@ -569,7 +614,7 @@ class KeyService:
             context=context,
             via_service=via_service,
         )
-        await self._authorize_as(ctx, check)
+        await self._authorize_as(ctx, check, via_service=via_service, context=context)
         data_key = os.urandom(32)
         return data_key, await self.encrypt(ctx.conn, key, data_key, context), key.arn
 
