@@ -159,3 +159,21 @@ def test_user_denied_and_allowed_on_both_databases(srv: Server) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.create_user(UserName=name + "-x")
     assert _err(e)[0] == "AccessDenied"
+
+
+def test_presigned_url(srv: Server) -> None:
+    """SigV4 in the query string (as `generate_presigned_url` makes it) authenticates;
+    a tampered or expired one does not."""
+    sts = srv.client("sts")
+    url = sts.generate_presigned_url("get_caller_identity", ExpiresIn=60, HttpMethod="GET")
+    status, _, body = raw_request(urllib.request.Request(url))
+    assert status == 200, body
+    assert b"<Arn>arn:aws:iam::" in body and b":user/admin</Arn>" in body
+    status, _, body = raw_request(urllib.request.Request(url.replace("X-Amz-Expires=60", "X-Amz-Expires=61")))
+    assert status == 403 and b"<Code>SignatureDoesNotMatch</Code>" in body
+    srv.admin_post("/_fleetward/clock", b'{"offset": 120}')
+    try:
+        status, _, body = raw_request(urllib.request.Request(url))
+    finally:
+        srv.admin_post("/_fleetward/clock", b'{"offset": 0}')
+    assert status == 403 and b"expired" in body
