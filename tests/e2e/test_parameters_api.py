@@ -566,3 +566,15 @@ def test_schema_has_no_plain_secret_column_for_securestrings(server: Server, ssm
     ssm.put_parameter(Name=name, Value="the-secret-value", Type="SecureString")
     [row] = server.sql("SELECT value, secret FROM ssm_parameters WHERE name = ?", name)
     assert row[0] is None and b"the-secret-value" not in bytes(row[1])
+
+
+def test_get_parameters_by_path_label_filter_returns_the_labelled_version(server: Server, ssm: Any) -> None:
+    base = f"/lbl/{uid()}"
+    for i in (1, 2, 3):
+        ssm.put_parameter(Name=f"{base}/a", Value=f"a{i}", Type="String", Overwrite=i > 1)
+    ssm.put_parameter(Name=f"{base}/b", Value="b1", Type="String")
+    ssm.label_parameter_version(Name=f"{base}/a", ParameterVersion=2, Labels=["prod"])
+    out = ssm.get_parameters_by_path(
+        Path=base, ParameterFilters=[{"Key": "Label", "Option": "Equals", "Values": ["prod"]}]
+    )["Parameters"]
+    assert [(p["Name"], p["Version"], p["Value"]) for p in out] == [(f"{base}/a", 2, "a2")]

@@ -239,10 +239,24 @@ async def get_parameters_by_path(ctx: CallContext, req: dict[str, Any]) -> dict[
         req.get("MaxResults") or 10,
     )
     decrypt = bool(req.get("WithDecryption"))
+    labels = [
+        v for f in req.get("ParameterFilters") or [] if f["Key"] == "Label" for v in f.get("Values") or []
+    ]
+    if labels:
+        rows = [await _labelled_version(ctx, r, labels) for r in rows]
     out: dict[str, Any] = {"Parameters": [await wire_parameter(ctx, r, decrypt) for r in rows]}
     if token:
         out["NextToken"] = token
     return out
+
+
+async def _labelled_version(ctx: CallContext, row: Any, labels: list[str]) -> Any:
+    """With a Label filter, the version that carries the label is returned, not the current one."""
+    for label in labels:
+        hit = await ctx.conn.fetchone(store.BY_LABEL, ctx.account, ctx.region, row["name"], label)
+        if hit is not None:
+            return hit
+    return row
 
 
 # ------------------------------------------------------ DescribeParameters
