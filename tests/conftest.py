@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -51,27 +52,31 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("server", backends, indirect=True, scope="module")
 
 
+@contextmanager
+def running_server(data_dir: Path, backend: str = "sqlite") -> Iterator[Server]:
+    """An initialised server on ``backend`` (a fresh PostgreSQL database, or SQLite)."""
+    if backend == "postgresql":
+        gen = pg_database()
+        srv = Server(data_dir, database_url=next(gen)).start()
+    else:
+        gen, srv = None, Server(data_dir).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        if gen is not None:
+            gen.close()
+
+
 @pytest.fixture(scope="module")
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """An initialised server with real credentials, one per test module and backend."""
-    if getattr(request, "param", "sqlite") == "postgresql":
-        gen = pg_database()
-        srv = Server(tmp_path_factory.mktemp("srv"), database_url=next(gen)).start()
+    with running_server(tmp_path_factory.mktemp("srv"), getattr(request, "param", "sqlite")) as srv:
         yield srv
-        srv.stop()
-        gen.close()
-        return
-    srv = Server(tmp_path_factory.mktemp("srv")).start()
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture(scope="module")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """An initialised server on a fresh PostgreSQL database, one per test module."""
-    gen = pg_database()
-    url = next(gen)
-    srv = Server(tmp_path_factory.mktemp("pgsrv"), database_url=url).start()
-    yield srv
-    srv.stop()
-    gen.close()
+    with running_server(tmp_path_factory.mktemp("pgsrv"), "postgresql") as srv:
+        yield srv

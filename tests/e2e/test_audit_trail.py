@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import pg_database
+from tests.conftest import running_server
 from tests.support.server import Server, signed_request
 
 ALLOW_SSM = json.dumps(
@@ -35,16 +35,8 @@ ALLOW_SSM = json.dumps(
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def srv(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    if request.param == "postgresql":
-        gen = pg_database()
-        s = Server(tmp_path_factory.mktemp("audit"), database_url=next(gen)).start()
+    with running_server(tmp_path_factory.mktemp("audit"), request.param) as s:
         yield s
-        s.stop()
-        gen.close()
-        return
-    s = Server(tmp_path_factory.mktemp("audit")).start()
-    yield s
-    s.stop()
 
 
 def _user(srv: Server, policy: str | None = None) -> tuple[str, tuple[str, str]]:

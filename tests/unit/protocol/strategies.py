@@ -20,19 +20,7 @@ import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
 from hypothesis import strategies as st
 
-SERVICES = (
-    "ssm",
-    "kms",
-    "iam",
-    "sts",
-    "logs",
-    "events",
-    "cloudtrail",
-    "config",
-    "resourcegroupstaggingapi",
-    "support",
-    "resource-groups",
-)
+from fleetward.server.app import SERVICES
 
 MAX_DEPTH = 4
 _PRINTABLE = string.ascii_letters + string.digits + " -_./:@+=,*?!#$%&()[]{}<>|~^'\"\\;"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleetward.protocol.registry import Check, operation
+from fleetward.protocol.registry import operation
 from fleetward.services.context import CallContext
 from fleetward.services.ssm import store
 from fleetward.services.ssm.errors import (
@@ -19,9 +19,9 @@ from fleetward.services.ssm.errors import (
     ParameterVersionLabelLimitExceeded,
     ParameterVersionNotFound,
 )
-from fleetward.services.ssm.names import check_label, param_arn
+from fleetward.services.ssm.names import check_label
 from fleetward.services.ssm.parameter_policies import policies_out
-from fleetward.services.ssm.parameters import RESOURCE_TYPE, tag_keys
+from fleetward.services.ssm.parameters import tagged_parameter_check
 from fleetward.services.ssm.secure import ciphertext_text, open_value
 
 __all__ = ["get_parameter_history", "label_parameter_version", "unlabel_parameter_version"]
@@ -32,23 +32,6 @@ _HISTORY = (
     " policies, modified, modified_user FROM ssm_parameter_versions"
     " WHERE account = ? AND region = ? AND name = ? AND version > ? ORDER BY version LIMIT ?"
 )
-
-
-def _authorizer(action: str) -> Any:
-    async def authz(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
-        name = req["Name"]
-        row = await ctx.conn.fetchone(
-            "SELECT tags FROM ssm_parameters WHERE account = ? AND region = ? AND name = ?",
-            ctx.account,
-            ctx.region,
-            name,
-        )
-        keys = tag_keys(row["tags"]) if row is not None else {}
-        return [
-            Check(action, param_arn(ctx.region, ctx.account, name), keys or None, resource_type=RESOURCE_TYPE)
-        ]
-
-    return authz
 
 
 async def _current(ctx: CallContext, name: str) -> Any:
@@ -64,7 +47,9 @@ async def _current(ctx: CallContext, name: str) -> Any:
     return row
 
 
-@operation("ssm", "GetParameterHistory", read_only=True, authorize=_authorizer("ssm:GetParameterHistory"))
+@operation(
+    "ssm", "GetParameterHistory", read_only=True, authorize=tagged_parameter_check("ssm:GetParameterHistory")
+)
 async def get_parameter_history(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     name: str = req["Name"]
     current = await _current(ctx, name)
@@ -129,7 +114,7 @@ async def _version_exists(ctx: CallContext, name: str, version: int) -> None:
         )
 
 
-@operation("ssm", "LabelParameterVersion", authorize=_authorizer("ssm:LabelParameterVersion"))
+@operation("ssm", "LabelParameterVersion", authorize=tagged_parameter_check("ssm:LabelParameterVersion"))
 async def label_parameter_version(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     name: str = req["Name"]
     current = await _current(ctx, name)
@@ -174,7 +159,7 @@ async def label_parameter_version(ctx: CallContext, req: dict[str, Any]) -> dict
     return {"InvalidLabels": invalid, "ParameterVersion": version}
 
 
-@operation("ssm", "UnlabelParameterVersion", authorize=_authorizer("ssm:UnlabelParameterVersion"))
+@operation("ssm", "UnlabelParameterVersion", authorize=tagged_parameter_check("ssm:UnlabelParameterVersion"))
 async def unlabel_parameter_version(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     name: str = req["Name"]
     current = await _current(ctx, name)

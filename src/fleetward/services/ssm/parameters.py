@@ -407,23 +407,27 @@ async def _make_room(ctx: CallContext, name: str) -> None:
 # ---------------------------------------------------------- DeleteParameter
 
 
-async def _authz_delete(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
-    name = req["Name"]
-    row = await ctx.conn.fetchone(
-        "SELECT tags FROM ssm_parameters WHERE account = ? AND region = ? AND name = ?",
-        ctx.account,
-        ctx.region,
-        name,
-    )
-    keys = tag_keys(row["tags"]) if row is not None else {}
-    return [
-        Check(
-            "ssm:DeleteParameter",
-            param_arn(ctx.region, ctx.account, name),
-            keys or None,
-            resource_type=RESOURCE_TYPE,
+def tagged_parameter_check(action: str) -> Any:
+    """An ``authorize`` for ``action`` on the request's ``Name``, with the
+    parameter's tags as ``aws:ResourceTag/<k>`` condition keys."""
+
+    async def authz(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
+        name = req["Name"]
+        row = await ctx.conn.fetchone(
+            "SELECT tags FROM ssm_parameters WHERE account = ? AND region = ? AND name = ?",
+            ctx.account,
+            ctx.region,
+            name,
         )
-    ]
+        keys = tag_keys(row["tags"]) if row is not None else {}
+        return [
+            Check(action, param_arn(ctx.region, ctx.account, name), keys or None, resource_type=RESOURCE_TYPE)
+        ]
+
+    return authz
+
+
+_authz_delete = tagged_parameter_check("ssm:DeleteParameter")
 
 
 async def _delete_one(ctx: CallContext, name: str) -> bool:
