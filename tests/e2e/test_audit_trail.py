@@ -271,3 +271,27 @@ def test_kms_calls_made_by_ssm_are_recorded_with_invoked_by(srv: Server) -> None
         arn = f"arn:aws:ssm:us-east-1:{rec['recipientAccountId']}:parameter{name}"
         assert rec["requestParameters"]["encryptionContext"] == {"PARAMETER_ARN": arn}
         assert rec["resources"][0]["type"] == "AWS::KMS::Key"
+
+
+def test_denied_kms_call_inside_a_failed_put_is_still_recorded(srv: Server) -> None:
+    """The change rolls back, but the trail keeps both denied calls: PutParameter
+    and the Encrypt it attempted on the caller's behalf. (A customer-managed
+    key: the AWS-managed aws/ssm key's policy allows every caller of SSM.)"""
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "ssm:PutParameter", "Resource": "*"}],
+        }
+    )
+    bob, keys = _user(srv, policy)
+    name = f"/{bob}/secret"
+    key_id = srv.client("kms").create_key()["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as e:
+        srv.client("ssm", creds=keys).put_parameter(Name=name, Value="v", Type="SecureString", KeyId=key_id)
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert srv.sql("SELECT COUNT(*) FROM ssm_parameters WHERE name = ?", name) == [(0,)]
+    events = {e["EventName"]: json.loads(e["CloudTrailEvent"]) for e in _lookup(srv, "Username", bob)}
+    assert events["PutParameter"]["errorCode"] == "AccessDeniedException"
+    assert events["Encrypt"]["errorCode"] == "AccessDeniedException"
+    assert events["Encrypt"]["userIdentity"]["invokedBy"] == "ssm.amazonaws.com"
+    assert events["Encrypt"]["requestID"] == events["PutParameter"]["requestID"]

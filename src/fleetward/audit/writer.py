@@ -70,31 +70,36 @@ class AuditWriter:
         self._pending: list[AuditRecord] = []
         self._batch_done: asyncio.Future[None] | None = None
 
-    async def write_in(self, conn: Conn, record: AuditRecord) -> None:
-        """Insert ``record`` inside the caller's transaction."""
+    async def write_in(self, conn: Conn, *records: AuditRecord) -> None:
+        """Insert ``records`` inside the caller's transaction."""
         if not self.enabled:
             return
         try:
             if self.fault:
                 raise OSError("injected audit fault (test mode)")
-            await conn.execute(_INSERT, *_row(record))
-            res = _res_rows([record])
+            if len(records) == 1:
+                await conn.execute(_INSERT, *_row(records[0]))
+            else:
+                await conn.executemany(_INSERT, [_row(r) for r in records])
+            res = _res_rows(records)
             if res:
                 await conn.executemany(_INSERT_RES, res)
         except Exception as e:
             self.failures += 1
             log.error("audit trail write failed, call refused: %s: %s", type(e).__name__, e)
             raise AuditUnavailable from e
-        self.written += 1
+        self.written += len(records)
 
-    async def submit(self, record: AuditRecord) -> None:
-        """Queue ``record`` and return once its batch is durable.
+    async def submit(self, *records: AuditRecord) -> None:
+        """Queue ``records`` and return once their batch is durable.
 
+        Records submitted together (a call and the calls it made on the
+        caller's behalf) commit in the same batch: one wait, not one each.
         Raises AuditUnavailable when the batch could not be written.
         """
         if not self.enabled:
             return
-        self._pending.append(record)
+        self._pending.extend(records)
         fut = self._batch_done
         if fut is None:
             loop = asyncio.get_running_loop()

@@ -103,6 +103,7 @@ class Call:
     checks: Sequence[Check] = ()
     resources: list[dict[str, str]] = field(default_factory=list)
     audit_extra: dict[str, Any] = field(default_factory=dict)
+    related_records: list[Any] = field(default_factory=list)
     audited: bool = False
 
 
@@ -262,22 +263,27 @@ class Pipeline:
         if spec.read_only:
             async with db.read() as conn:
                 ctx = self._context(call, conn)
-                call.result = await spec.handler(ctx, call.params)
-                self._absorb(call, ctx)
+                try:
+                    call.result = await spec.handler(ctx, call.params)
+                finally:
+                    self._absorb(call, ctx)
             return
         async with db.write() as conn:
             ctx = self._context(call, conn)
-            call.result = await spec.handler(ctx, call.params)
-            self._absorb(call, ctx)
-            # Audit or fail: the record commits with the change, or neither does.
-            await self.audit.write_in(conn, self._build_record(call))
+            try:
+                call.result = await spec.handler(ctx, call.params)
+            finally:
+                self._absorb(call, ctx)
+            # Audit or fail: the records commit with the change, or neither does.
+            await self.audit.write_in(conn, self._build_record(call), *call.related_records)
             call.audited = True
 
     async def record(self, call: Call) -> None:
-        # Every call gets a record, also one that failed routing or authentication.
+        # Every call gets a record, also one that failed routing or authentication;
+        # calls it made on the caller's behalf go in the same batch (one wait).
         if call.audited:
             return
-        await self.audit.submit(self._build_record(call))
+        await self.audit.submit(self._build_record(call), *call.related_records)
 
     def serialize(self, call: Call) -> Response:
         rid = call.request_id.encode()
@@ -344,6 +350,8 @@ class Pipeline:
             call.resources = ctx.resources
         if ctx.audit_extra:
             call.audit_extra.update(ctx.audit_extra)
+        if ctx.related_records:
+            call.related_records = ctx.related_records
 
     def _build_record(self, call: Call) -> Any:
         info = call.service

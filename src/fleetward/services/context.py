@@ -62,6 +62,11 @@ class CallContext:
     resources: list[dict[str, str]] = field(default_factory=list)
     # Extra audit fields (additionalEventData) an operation may add.
     audit_extra: dict[str, Any] = field(default_factory=dict)
+    # Audit records of calls made on the caller's behalf (Parameter Store ->
+    # KMS, ``invokedBy``): the pipeline writes them with the call's own
+    # record, in its transaction or its group-commit batch, also when the
+    # call fails.
+    related_records: list[Any] = field(default_factory=list)
 
     @property
     def account(self) -> str:

@@ -555,10 +555,7 @@ class KeyService:
             error_message=error.message if error else None,
             invoked_by=via_service.split(".", 1)[0] + ".amazonaws.com",
         )
-        if in_write_transaction(ctx.conn):
-            await audit.write_in(ctx.conn, record)
-        else:
-            await audit.submit(record)
+        ctx.related_records.append(record)
 
     # -- internal API for other services ------------------------------------------------
     async def encrypt_as(
