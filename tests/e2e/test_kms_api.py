@@ -182,10 +182,9 @@ def test_errors_as_aws(server: Server) -> None:
     )
     assert err(kms.encrypt, KeyId="alias/none-such", Plaintext=b"x") == (
         "NotFoundException",
-        "Alias 'alias/none-such' is not found.",
+        f"Alias arn:aws:kms:us-east-1:{account}:alias/none-such is not found.",
     )
-    code, message = err(kms.create_alias, AliasName="alias/aws/mine", TargetKeyId=meta["KeyId"])
-    assert code == "InvalidAliasNameException" and "alias/aws/" in message
+    assert err(kms.encrypt, KeyId="bogus", Plaintext=b"x") == ("NotFoundException", "Invalid keyId bogus")
     alias = f"alias/dup-{uuid.uuid4().hex[:8]}"
     kms.create_alias(AliasName=alias, TargetKeyId=meta["KeyId"])
     assert err(kms.create_alias, AliasName=alias, TargetKeyId=meta["KeyId"]) == (
@@ -290,7 +289,7 @@ def test_managed_ssm_key(server: Server) -> None:
         assert code_of(e) in (
             "AccessDeniedException",
             "UnsupportedOperationException",
-            "InvalidAliasNameException",
+            "NotAuthorizedException",
         )
     after = kms.describe_key(KeyId="alias/aws/ssm")["KeyMetadata"]
     assert after["KeyState"] == "Enabled"
@@ -308,3 +307,73 @@ def test_list_keys_and_aliases_paging(server: Server) -> None:
             break
         marker = {"Marker": page["NextMarker"]}
     assert ids <= seen
+
+
+def test_alias_name_and_target_rules(server: Server) -> None:
+    kms = server.client("kms")
+    meta = new_key(server)
+    account = meta["AWSAccountId"]
+    alias = f"alias/rules-{uuid.uuid4().hex[:8]}"
+    kms.create_alias(AliasName=alias, TargetKeyId=meta["Arn"])
+
+    def err(fn: Any, **kw: Any) -> tuple[str, str]:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            fn(**kw)
+        return code_of(e), msg_of(e)
+
+    for call in (kms.create_alias, kms.update_alias):
+        assert err(call, AliasName="alias/aws/mine", TargetKeyId=meta["KeyId"]) == (
+            "NotAuthorizedException",
+            "",
+        )
+        assert err(call, AliasName="wrongprefix/x", TargetKeyId=meta["KeyId"]) == (
+            "ValidationException",
+            "Invalid identifier",
+        )
+        assert err(call, AliasName="alias/my:alias", TargetKeyId=meta["KeyId"]) == (
+            "ValidationException",
+            "alias/my:alias contains invalid characters for an alias",
+        )
+        for target in (alias, f"arn:aws:kms:us-east-1:{account}:{alias}"):
+            assert err(call, AliasName=f"{alias}-2", TargetKeyId=target) == (
+                "ValidationException",
+                "Aliases must refer to keys. Not aliases",
+            )
+    assert err(kms.delete_alias, AliasName="alias/aws/ssm") == ("NotAuthorizedException", "")
+    assert err(kms.delete_alias, AliasName="wrongprefix/x") == ("ValidationException", "Invalid identifier")
+    assert err(kms.delete_alias, AliasName="alias/none-such") == (
+        "NotFoundException",
+        f"Alias arn:aws:kms:us-east-1:{account}:alias/none-such is not found.",
+    )
+    assert err(kms.enable_key_rotation, KeyId=alias) == ("NotFoundException", f"Invalid keyId {alias}")
+    assert err(kms.put_key_policy, KeyId=alias, Policy="{}") == (
+        "NotFoundException",
+        f"Invalid keyId {alias}",
+    )
+    # Nothing was created or re-pointed by the refused calls.
+    names = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
+    assert names[alias] == meta["KeyId"] and f"{alias}-2" not in names and "alias/aws/mine" not in names
+
+
+def test_update_key_description(server: Server) -> None:
+    kms = server.client("kms")
+    meta = new_key(server, Description="before")
+    kms.update_key_description(KeyId=meta["Arn"], Description="after")
+    assert kms.describe_key(KeyId=meta["KeyId"])["KeyMetadata"]["Description"] == "after"
+    kms.update_key_description(KeyId=meta["KeyId"], Description="")
+    assert kms.describe_key(KeyId=meta["KeyId"])["KeyMetadata"]["Description"] == ""
+    alias = f"alias/desc-{uuid.uuid4().hex[:8]}"
+    kms.create_alias(AliasName=alias, TargetKeyId=meta["KeyId"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.update_key_description(KeyId=alias, Description="x")
+    assert (code_of(e), msg_of(e)) == ("NotFoundException", f"Invalid keyId {alias}")
+    managed = kms.describe_key(KeyId="alias/aws/ssm")["KeyMetadata"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.update_key_description(KeyId=managed["KeyId"], Description="mine now")
+    assert code_of(e) in ("AccessDeniedException", "UnsupportedOperationException")
+    kms.schedule_key_deletion(KeyId=meta["KeyId"], PendingWindowInDays=7)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.update_key_description(KeyId=meta["KeyId"], Description="x")
+    assert (code_of(e), msg_of(e)) == ("KMSInvalidStateException", f"{meta['Arn']} is pending deletion.")
+    assert kms.describe_key(KeyId=meta["KeyId"])["KeyMetadata"]["Description"] == ""
+    assert kms.describe_key(KeyId="alias/aws/ssm")["KeyMetadata"]["Description"] == managed["Description"]

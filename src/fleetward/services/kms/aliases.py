@@ -1,7 +1,9 @@
 """KMS aliases: CreateAlias, UpdateAlias, DeleteAlias, ListAliases.
 
 ``alias/aws/`` names AWS managed keys and is reserved: users cannot create,
-point or delete such aliases.
+point or delete such aliases (``NotAuthorizedException``, as AWS answers).
+Name and target checks run in the ``authorize`` step, before the policy
+check, as AWS validates a request before authorizing it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from fleetward.protocol.errors import ValidationException
 from fleetward.protocol.registry import Check, operation
 from fleetward.services.context import CallContext
 from fleetward.services.kms.common import engine, page, require_customer_managed, resolve
@@ -17,6 +20,7 @@ from fleetward.services.kms.errors import (
     AlreadyExistsException,
     InvalidAliasNameException,
     KMSInvalidStateException,
+    NotAuthorizedException,
     NotFoundException,
 )
 from fleetward.services.kms.model import KeyRecord, KeyState
@@ -26,15 +30,28 @@ RESOURCE_TYPE = "AWS::KMS::Alias"
 
 
 def _check_name(name: str) -> None:
-    if not name.startswith("alias/") or name == "alias/":
-        raise InvalidAliasNameException(
-            'Alias must start with the prefix "alias/". Please see '
-            "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
-        )
+    """AWS's answers for a bad alias name.
+
+    ValidationException "Invalid identifier" without the ``alias/`` prefix,
+    "<name> contains invalid characters for an alias" for a colon (allowed by
+    the model's pattern, refused by KMS), InvalidAliasNameException for a bare
+    ``alias/``, NotAuthorizedException (no message) for the reserved ``alias/aws/``.
+    """
+    if not name.startswith("alias/"):
+        raise ValidationException("Invalid identifier")
+    if ":" in name:
+        raise ValidationException(f"{name} contains invalid characters for an alias")
+    if name == "alias/":
+        raise InvalidAliasNameException('Alias name must not be empty after the prefix "alias/".')
     if name.startswith("alias/aws/"):
-        raise InvalidAliasNameException(
-            f"{name}: Alias must not begin with 'alias/aws/': the prefix is reserved for AWS managed keys."
-        )
+        raise NotAuthorizedException()
+
+
+def _check_target_id(target: str) -> None:
+    """An alias points at a key, never at another alias (ValidationException as AWS)."""
+    resource = target.split(":", 5)[5] if target.startswith("arn:") and target.count(":") >= 5 else target
+    if resource.startswith("alias/"):
+        raise ValidationException("Aliases must refer to keys. Not aliases")
 
 
 def _check_target(key: KeyRecord) -> None:
@@ -61,6 +78,8 @@ async def _target_checks(ctx: CallContext, action: str, key: KeyRecord, name: st
 
 
 async def _authz_create(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
+    _check_name(req["AliasName"])
+    _check_target_id(req["TargetKeyId"])
     key = await resolve(ctx, req["TargetKeyId"], allow_alias=False)
     return await _target_checks(ctx, "kms:CreateAlias", key, req["AliasName"])
 
@@ -96,6 +115,8 @@ async def create_alias(ctx: CallContext, req: dict[str, Any]) -> None:
 
 async def _authz_update(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
     name = req["AliasName"]
+    _check_name(name)
+    _check_target_id(req["TargetKeyId"])
     key = await resolve(ctx, req["TargetKeyId"], allow_alias=False)
     checks = await _target_checks(ctx, "kms:UpdateAlias", key, name)
     row = await _alias_row(ctx, name)
@@ -114,7 +135,7 @@ async def update_alias(ctx: CallContext, req: dict[str, Any]) -> None:
     key = await resolve(ctx, req["TargetKeyId"], allow_alias=False)
     _check_target(key)
     if await _alias_row(ctx, name) is None:
-        raise NotFoundException(f"Alias '{alias_arn(ctx.region, ctx.account, name)}' is not found.")
+        raise NotFoundException(f"Alias {alias_arn(ctx.region, ctx.account, name)} is not found.")
     await ctx.conn.execute(
         "UPDATE kms_aliases SET key_id = ?, updated = ? WHERE account = ? AND region = ? AND name = ?",
         key.key_id,
@@ -128,6 +149,7 @@ async def update_alias(ctx: CallContext, req: dict[str, Any]) -> None:
 
 async def _authz_delete(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
     name = req["AliasName"]
+    _check_name(name)
     checks = [Check("kms:DeleteAlias", alias_arn(ctx.region, ctx.account, name), resource_type=RESOURCE_TYPE)]
     row = await _alias_row(ctx, name)
     if row is not None:
@@ -148,7 +170,7 @@ async def delete_alias(ctx: CallContext, req: dict[str, Any]) -> None:
         name,
     )
     if not count:
-        raise NotFoundException(f"Alias '{alias_arn(ctx.region, ctx.account, name)}' is not found.")
+        raise NotFoundException(f"Alias {alias_arn(ctx.region, ctx.account, name)} is not found.")
     return None
 
 

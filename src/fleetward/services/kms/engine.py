@@ -214,8 +214,8 @@ class KeyService:
         """Find a key by key id, key ARN, alias name or alias ARN.
 
         ``alias/aws/ssm`` is created on first use. Raises ``NotFoundException``
-        with AWS's messages ("Key '<arn>' does not exist", "Alias '<name>'
-        is not found.", "Invalid keyId '<x>'").
+        with AWS's messages ("Key '<arn>' does not exist", "Alias <alias ARN>
+        is not found.", "Invalid keyId <x>").
         """
         if key_id.startswith("arn:"):
             parts = key_id.split(":", 5)
@@ -226,13 +226,13 @@ class KeyService:
                     if kid is not None:
                         return await self._by_id(conn, parts[4], parts[3], kid)
                 elif resource.startswith("alias/") and allow_alias:
-                    return await self._by_alias(conn, parts[4], parts[3], resource, now, shown=key_id)
-            raise NotFoundException(f"Invalid keyId '{key_id}'")
+                    return await self._by_alias(conn, parts[4], parts[3], resource, now)
+            raise NotFoundException(f"Invalid keyId {key_id}")
         if key_id.startswith("alias/") and allow_alias:
-            return await self._by_alias(conn, account, region, key_id, now, shown=key_id)
+            return await self._by_alias(conn, account, region, key_id, now)
         kid = _canonical_uuid(key_id)
         if kid is None:
-            raise NotFoundException(f"Invalid keyId '{key_id}'")
+            raise NotFoundException(f"Invalid keyId {key_id}")
         return await self._by_id(conn, account, region, kid)
 
     async def _by_id(self, conn: Conn, account: str, region: str, kid: str) -> KeyRecord:
@@ -242,7 +242,7 @@ class KeyService:
         return key
 
     async def _by_alias(
-        self, conn: Conn, account: str, region: str, name: str, now: float | None, shown: str
+        self, conn: Conn, account: str, region: str, name: str, now: float | None
     ) -> KeyRecord:
         row = await conn.fetchone(
             "SELECT k.key_id FROM kms_aliases a JOIN kms_keys k ON k.key_id = a.key_id"
@@ -255,7 +255,7 @@ class KeyService:
             kid = await self.ensure_managed_ssm_key(conn, account, region, now)
             return await self._by_id(conn, account, region, kid)
         if row is None:
-            raise NotFoundException(f"Alias '{shown}' is not found.")
+            raise NotFoundException(f"Alias {alias_arn(region, account, name)} is not found.")
         return await self._by_id(conn, account, region, row["key_id"])
 
     # -- key life cycle ----------------------------------------------------------

@@ -6,7 +6,8 @@ Exception tree (all :class:`~fleetward.protocol.errors.AWSError`)::
     DisabledException                 the key is disabled
     KMSInvalidStateException          the key's state forbids the operation
     AlreadyExistsException            the alias exists
-    InvalidAliasNameException         bad or reserved alias name
+    InvalidAliasNameException         bad alias name
+    NotAuthorizedException            the reserved alias/aws/ prefix (AWS sends no message)
     IncorrectKeyException             Decrypt KeyId does not match the ciphertext
     InvalidCiphertextException        tampered ciphertext or wrong encryption context
     MalformedPolicyDocumentException  bad key policy, or one that would lock the caller out
@@ -35,6 +36,7 @@ __all__ = [
     "KMSInvalidStateException",
     "LimitExceededException",
     "MalformedPolicyDocumentException",
+    "NotAuthorizedException",
     "NotFoundException",
     "TagException",
     "UnsupportedOperationException",
@@ -59,6 +61,10 @@ class AlreadyExistsException(AWSError):
 
 class InvalidAliasNameException(AWSError):
     pass
+
+
+class NotAuthorizedException(AWSError):
+    default_message = ""
 
 
 class IncorrectKeyException(AWSError):

@@ -1,4 +1,4 @@
-"""KMS key life cycle: CreateKey, DescribeKey, ListKeys, Enable/DisableKey, deletion."""
+"""KMS key life cycle: CreateKey, DescribeKey, ListKeys, UpdateKeyDescription, Enable/DisableKey, deletion."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from fleetward.services.kms.common import (
 )
 from fleetward.services.kms.engine import key_arn
 from fleetward.services.kms.errors import (
+    KMSInvalidStateException,
     MalformedPolicyDocumentException,
     UnsupportedOperationException,
 )
@@ -185,3 +186,24 @@ async def cancel_key_deletion(ctx: CallContext, req: dict[str, Any]) -> dict[str
     updated = replace(key.with_state(KeyState.DISABLED), deletion_date=None, pending_window=None)
     await engine(ctx).save_state(ctx.conn, updated)
     return {"KeyId": key.arn}
+
+
+@operation(
+    "kms",
+    "UpdateKeyDescription",
+    authorize=key_scoped("kms:UpdateKeyDescription", allow_alias=False),
+)
+async def update_key_description(ctx: CallContext, req: dict[str, Any]) -> None:
+    """Replace the key's description (an empty one is allowed).
+
+    NotFoundException (aliases are not accepted), UnsupportedOperationException
+    on AWS managed keys, KMSInvalidStateException while pending deletion.
+    """
+    key = await resolve(ctx, req["KeyId"], allow_alias=False)
+    require_customer_managed(key, "UpdateKeyDescription")
+    if key.state is KeyState.PENDING_DELETION:
+        raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
+    await ctx.conn.execute(
+        "UPDATE kms_keys SET description = ? WHERE key_id = ?", req["Description"], key.key_id
+    )
+    return None
