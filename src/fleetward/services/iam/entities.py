@@ -235,12 +235,32 @@ async def delete_boundary(ctx: CallContext, kind: Kind, req: dict[str, Any]) -> 
     store.invalidate(ctx.env)
 
 
+MAX_TAGS = 50
+
+
+def check_tags(tags: list[dict[str, str]] | None) -> list[dict[str, str]]:
+    """A request's tags, refused with InvalidInput when two keys differ only by case
+    (IAM tag keys are case-insensitive)."""
+    tags = list(tags or ())
+    if len({t["Key"].lower() for t in tags}) != len(tags):
+        raise InvalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+    return tags
+
+
 def merge_tags(current: list[dict[str, str]], new: list[dict[str, str]]) -> list[dict[str, str]]:
-    merged = store.tag_map(current)
-    merged.update(store.tag_map(new))
-    if len(merged) > 50:
+    """``current`` updated by ``new``: a key already present (in any case) takes the new
+    key and value in place; LimitExceeded past 50 tags."""
+    merged = {t["Key"].lower(): {"Key": t["Key"], "Value": t["Value"]} for t in current}
+    for t in check_tags(new):
+        merged[t["Key"].lower()] = {"Key": t["Key"], "Value": t["Value"]}
+    if len(merged) > MAX_TAGS:
         raise LimitExceeded("The number of tags has reached the maximum limit.")
-    return [{"Key": k, "Value": v} for k, v in merged.items()]
+    return list(merged.values())
+
+
+def drop_tags(current: list[dict[str, str]], keys: list[str]) -> list[dict[str, str]]:
+    drop = {k.lower() for k in keys}
+    return [t for t in current if t["Key"].lower() not in drop]
 
 
 async def tag(ctx: CallContext, kind: Kind, req: dict[str, Any]) -> None:
@@ -254,8 +274,7 @@ async def tag(ctx: CallContext, kind: Kind, req: dict[str, Any]) -> None:
 
 async def untag(ctx: CallContext, kind: Kind, req: dict[str, Any]) -> None:
     row = await entity_row(ctx.conn, kind, ctx.account, req[kind.member])
-    drop = set(req["TagKeys"])
-    tags = [t for t in store.load_tags(row["tags"]) if t["Key"] not in drop]
+    tags = drop_tags(store.load_tags(row["tags"]), req["TagKeys"])
     await ctx.conn.execute(
         f"UPDATE {kind.table} SET tags = ? WHERE id = ?", orjson.dumps(tags).decode(), row["id"]
     )

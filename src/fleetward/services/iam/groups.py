@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleetward.protocol.registry import operation
+from fleetward.protocol.registry import Check, operation
 from fleetward.services.context import CallContext
 from fleetward.services.iam import store
 from fleetward.services.iam.entities import GROUP, USER, authz_entity, delete_conflicts, entity_row
-from fleetward.services.iam.errors import DeleteConflict, EntityAlreadyExists, LimitExceeded
+from fleetward.services.iam.errors import DeleteConflict, EntityAlreadyExists, LimitExceeded, NoSuchEntity
 from fleetward.storage.db import IntegrityError
 
 
@@ -76,8 +76,9 @@ async def delete_group(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
 
 @operation("iam", "AddUserToGroup", authorize=authz_entity("AddUserToGroup", GROUP))
 async def add_user_to_group(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    group = await entity_row(ctx.conn, GROUP, ctx.account, req["GroupName"])
+    # IAM looks the user up first: with neither present, the user is reported.
     user = await entity_row(ctx.conn, USER, ctx.account, req["UserName"])
+    group = await entity_row(ctx.conn, GROUP, ctx.account, req["GroupName"])
     count = await ctx.conn.fetchone("SELECT COUNT(*) FROM iam_group_members WHERE user_id = ?", user["id"])
     if count and int(count[0]) >= 10:
         raise LimitExceeded("Cannot exceed quota for GroupsPerUser: 10")
@@ -92,10 +93,47 @@ async def add_user_to_group(ctx: CallContext, req: dict[str, Any]) -> dict[str, 
 
 @operation("iam", "RemoveUserFromGroup", authorize=authz_entity("RemoveUserFromGroup", GROUP))
 async def remove_user_from_group(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    group = await entity_row(ctx.conn, GROUP, ctx.account, req["GroupName"])
     user = await entity_row(ctx.conn, USER, ctx.account, req["UserName"])
-    await ctx.conn.execute(
+    group = await entity_row(ctx.conn, GROUP, ctx.account, req["GroupName"])
+    n = await ctx.conn.execute(
         "DELETE FROM iam_group_members WHERE group_id = ? AND user_id = ?", group["id"], user["id"]
     )
+    if not n:
+        raise NoSuchEntity(f"User {user['name']} not in group {group['name']}")
+    store.invalidate(ctx.env)
+    return {}
+
+
+async def _authz_update_group(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
+    """iam:UpdateGroup on the group as it is and as it will be (AWS checks both)."""
+    row = await ctx.conn.fetchone(
+        "SELECT path FROM iam_groups WHERE account = ? AND name = ?", ctx.account, req["GroupName"]
+    )
+    path = row[0] if row is not None else "/"
+    old = store.entity_arn(ctx.account, "group", path, req["GroupName"])
+    new = store.entity_arn(
+        ctx.account, "group", req.get("NewPath") or path, req.get("NewGroupName") or req["GroupName"]
+    )
+    return [
+        Check("iam:UpdateGroup", arn, resource_type=GROUP.resource_type) for arn in dict.fromkeys((old, new))
+    ]
+
+
+@operation("iam", "UpdateGroup", authorize=_authz_update_group)
+async def update_group(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """Rename and/or move a group; members and policies follow (they refer to its id).
+
+    NoSuchEntity for an unknown group, EntityAlreadyExists when the new name is taken."""
+    row = await entity_row(ctx.conn, GROUP, ctx.account, req["GroupName"])
+    name = req.get("NewGroupName") or row["name"]
+    path = store.check_path(req["NewPath"]) if req.get("NewPath") else row["path"]
+    if name != row["name"] and await ctx.conn.fetchone(
+        "SELECT 1 FROM iam_groups WHERE account = ? AND name = ?", ctx.account, name
+    ):
+        raise EntityAlreadyExists(f"Group with name {name} already exists.")
+    try:
+        await ctx.conn.execute("UPDATE iam_groups SET name = ?, path = ? WHERE id = ?", name, path, row["id"])
+    except IntegrityError:
+        raise EntityAlreadyExists(f"Group with name {name} already exists.") from None
     store.invalidate(ctx.env)
     return {}

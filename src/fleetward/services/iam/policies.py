@@ -9,7 +9,7 @@ import orjson
 from fleetward.protocol.registry import operation
 from fleetward.services.context import CallContext
 from fleetward.services.iam import store
-from fleetward.services.iam.entities import authz_policy
+from fleetward.services.iam.entities import authz_policy, check_tags, drop_tags, merge_tags
 from fleetward.services.iam.errors import DeleteConflict, EntityAlreadyExists, LimitExceeded, NoSuchEntity
 from fleetward.services.iam.managed import managed_policies
 from fleetward.storage.db import IntegrityError
@@ -17,7 +17,25 @@ from fleetward.storage.db import IntegrityError
 MAX_VERSIONS = 5
 
 
-async def _policy_out(ctx: CallContext, p: store.PolicyInfo) -> dict[str, Any]:
+async def _boundary_count(ctx: CallContext, arn: str) -> int:
+    total = 0
+    for table in ("iam_users", "iam_roles"):
+        row = await ctx.conn.fetchone(
+            f"SELECT COUNT(*) FROM {table} WHERE account = ? AND boundary_arn = ?", ctx.account, arn
+        )
+        total += int(row[0]) if row else 0
+    return total
+
+
+async def _policy_tags(ctx: CallContext, p: store.PolicyInfo) -> list[dict[str, str]]:
+    if p.aws_managed:
+        return []
+    row = await ctx.conn.fetchone("SELECT tags FROM iam_policies WHERE arn = ?", p.arn)
+    return store.load_tags(row[0]) if row else []
+
+
+async def _policy_out(ctx: CallContext, p: store.PolicyInfo, *, tags: bool = False) -> dict[str, Any]:
+    """The ``Policy`` shape; ``tags`` for CreatePolicy/GetPolicy (IAM's list calls omit them)."""
     out: dict[str, Any] = {
         "PolicyName": p.name,
         "PolicyId": p.policy_id,
@@ -27,13 +45,17 @@ async def _policy_out(ctx: CallContext, p: store.PolicyInfo) -> dict[str, Any]:
         "AttachmentCount": await store.attachment_count(
             ctx.conn, p.arn, ctx.account if p.aws_managed else None
         ),
-        "PermissionsBoundaryUsageCount": 0,
+        "PermissionsBoundaryUsageCount": await _boundary_count(ctx, p.arn),
         "IsAttachable": True,
         "CreateDate": store.dt(p.created),
         "UpdateDate": store.dt(p.updated),
     }
     if p.description:
         out["Description"] = p.description
+    if tags:
+        found = await _policy_tags(ctx, p)
+        if found:
+            out["Tags"] = found
     return out
 
 
@@ -43,6 +65,7 @@ async def create_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
     name = req["PolicyName"]
     arn = store.policy_arn(ctx.account, path, name)
     store.compile_document(req["PolicyDocument"], name=name, max_length=store.MAX_MANAGED)
+    tags = check_tags(req.get("Tags"))
     if await ctx.conn.fetchone("SELECT 1 FROM iam_policies WHERE arn = ?", arn):
         raise EntityAlreadyExists(f"A policy called {name} already exists. Duplicate names are not allowed.")
     try:
@@ -59,7 +82,7 @@ async def create_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
             2,
             float(ctx.now),
             float(ctx.now),
-            orjson.dumps(req.get("Tags") or []).decode(),
+            orjson.dumps(tags).decode(),
         )
     except IntegrityError:
         raise EntityAlreadyExists(
@@ -73,13 +96,13 @@ async def create_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
         float(ctx.now),
     )
     policy = await store.get_policy(ctx.conn, ctx.account, arn)
-    return {"Policy": await _policy_out(ctx, policy)}
+    return {"Policy": await _policy_out(ctx, policy, tags=True)}
 
 
 @operation("iam", "GetPolicy", read_only=True, authorize=authz_policy("GetPolicy"))
 async def get_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     policy = await store.get_policy(ctx.conn, ctx.account, req["PolicyArn"])
-    return {"Policy": await _policy_out(ctx, policy)}
+    return {"Policy": await _policy_out(ctx, policy, tags=True)}
 
 
 @operation("iam", "ListPolicies", read_only=True, authorize=authz_policy("ListPolicies"))
@@ -251,3 +274,92 @@ async def set_default_policy_version(ctx: CallContext, req: dict[str, Any]) -> d
     )
     store.invalidate(ctx.env)
     return {}
+
+
+# ------------------------------------------------------------------ tags
+
+
+@operation("iam", "TagPolicy", authorize=authz_policy("TagPolicy"))
+async def tag_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """Add or overwrite tags (keys case-insensitive); InvalidInput for duplicate keys,
+    LimitExceeded past 50, NoSuchEntity for an unknown or AWS-managed policy."""
+    policy = await _own_policy(ctx, req["PolicyArn"])
+    tags = merge_tags(await _policy_tags(ctx, policy), req["Tags"])
+    await ctx.conn.execute(
+        "UPDATE iam_policies SET tags = ? WHERE arn = ?", orjson.dumps(tags).decode(), policy.arn
+    )
+    return {}
+
+
+@operation("iam", "UntagPolicy", authorize=authz_policy("UntagPolicy"))
+async def untag_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    policy = await _own_policy(ctx, req["PolicyArn"])
+    tags = drop_tags(await _policy_tags(ctx, policy), req["TagKeys"])
+    await ctx.conn.execute(
+        "UPDATE iam_policies SET tags = ? WHERE arn = ?", orjson.dumps(tags).decode(), policy.arn
+    )
+    return {}
+
+
+@operation("iam", "ListPolicyTags", read_only=True, authorize=authz_policy("ListPolicyTags"))
+async def list_policy_tags(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    policy = await store.get_policy(ctx.conn, ctx.account, req["PolicyArn"])
+    return store.page(await _policy_tags(ctx, policy), req, "Tags")
+
+
+# ----------------------------------------------------------------- usage
+
+_USAGE_KINDS: tuple[tuple[str, str, str], ...] = (
+    ("user", "iam_users", "PolicyUsers"),
+    ("group", "iam_groups", "PolicyGroups"),
+    ("role", "iam_roles", "PolicyRoles"),
+)
+
+
+@operation("iam", "ListEntitiesForPolicy", read_only=True, authorize=authz_policy("ListEntitiesForPolicy"))
+async def list_entities_for_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """The account's users, groups and roles using a managed policy as a permissions
+    policy (attached) and/or as a permissions boundary (``PolicyUsageFilter``),
+    filtered by ``EntityFilter`` and the entities' ``PathPrefix``; one page over the
+    three lists, users first."""
+    policy = await store.get_policy(ctx.conn, ctx.account, req["PolicyArn"])
+    usage = req.get("PolicyUsageFilter")
+    entity_filter = req.get("EntityFilter")
+    prefix = req.get("PathPrefix") or "/"
+    wanted = {"user", "group", "role"}
+    if entity_filter in ("User", "Group", "Role"):
+        wanted = {entity_filter.lower()}
+    elif entity_filter == "LocalManagedPolicy" and policy.aws_managed:
+        wanted = set()
+    elif entity_filter == "AWSManagedPolicy" and not policy.aws_managed:
+        wanted = set()
+    found: list[tuple[str, dict[str, str]]] = []
+    for word, table, key in _USAGE_KINDS:
+        if word not in wanted:
+            continue
+        rows: dict[str, Any] = {}
+        if usage in (None, "PermissionsPolicy"):
+            for r in await ctx.conn.fetchall(
+                f"SELECT e.id, e.name, e.path FROM {table} e JOIN iam_attachments a"
+                " ON a.entity_id = e.id AND a.entity_type = ? WHERE e.account = ? AND a.policy_arn = ?",
+                word,
+                ctx.account,
+                policy.arn,
+            ):
+                rows[r[0]] = r
+        if usage in (None, "PermissionsBoundary") and word != "group":
+            for r in await ctx.conn.fetchall(
+                f"SELECT id, name, path FROM {table} WHERE account = ? AND boundary_arn = ?",
+                ctx.account,
+                policy.arn,
+            ):
+                rows[r[0]] = r
+        title = word.capitalize()
+        for r in sorted(rows.values(), key=lambda r: str(r[1])):
+            if str(r[2]).startswith(prefix):
+                found.append((key, {f"{title}Name": r[1], f"{title}Id": r[0]}))
+    out = store.page(found, req, "_entities")
+    entries = out.pop("_entities")
+    for _, _, key in _USAGE_KINDS:
+        out[key] = [item for k, item in entries if k == key]
+    return out

@@ -10,7 +10,7 @@ from fleetward.iam.policy import PolicyKind
 from fleetward.protocol.registry import operation
 from fleetward.services.context import CallContext
 from fleetward.services.iam import store
-from fleetward.services.iam.entities import ROLE, authz_entity, delete_conflicts, entity_row
+from fleetward.services.iam.entities import ROLE, authz_entity, check_tags, delete_conflicts, entity_row
 from fleetward.services.iam.errors import EntityAlreadyExists, InvalidInput
 from fleetward.storage.db import IntegrityError
 
@@ -34,6 +34,7 @@ async def create_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
         trust, kind=PolicyKind.RESOURCE, name="AssumeRolePolicyDocument", max_length=MAX_TRUST
     )
     max_duration = _check_duration(req.get("MaxSessionDuration"))
+    tags = check_tags(req.get("Tags"))
     boundary = req.get("PermissionsBoundary")
     if boundary:
         boundary = (await store.get_policy(ctx.conn, ctx.account, boundary)).arn
@@ -53,7 +54,7 @@ async def create_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
             req.get("Description"),
             max_duration,
             boundary,
-            orjson.dumps(req.get("Tags") or []).decode(),
+            orjson.dumps(tags).decode(),
         )
     except IntegrityError:
         raise EntityAlreadyExists(f"Role with name {name} already exists.") from None

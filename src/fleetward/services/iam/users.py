@@ -6,10 +6,17 @@ from typing import Any
 
 import orjson
 
-from fleetward.protocol.registry import operation
+from fleetward.protocol.registry import Check, operation
 from fleetward.services.context import CallContext
 from fleetward.services.iam import store
-from fleetward.services.iam.entities import USER, authz_entity, delete_conflicts, entity_row, target_name
+from fleetward.services.iam.entities import (
+    USER,
+    authz_entity,
+    check_tags,
+    delete_conflicts,
+    entity_row,
+    target_name,
+)
 from fleetward.services.iam.errors import DeleteConflict, EntityAlreadyExists, LimitExceeded, NoSuchEntity
 from fleetward.storage.db import Conn, IntegrityError
 
@@ -64,7 +71,8 @@ async def create_access_key_row(
 @operation("iam", "CreateUser", authorize=authz_entity("CreateUser", USER))
 async def create_user(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     path = store.check_path(req.get("Path"))
-    row = await create_user_row(ctx.conn, ctx.account, req["UserName"], path, ctx.now, req.get("Tags"))
+    tags = check_tags(req.get("Tags"))
+    row = await create_user_row(ctx.conn, ctx.account, req["UserName"], path, ctx.now, tags)
     boundary = req.get("PermissionsBoundary")
     if boundary:
         policy = await store.get_policy(ctx.conn, ctx.account, boundary)
@@ -100,6 +108,41 @@ async def delete_user(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     if await ctx.conn.fetchone("SELECT 1 FROM iam_group_members WHERE user_id = ?", row["id"]):
         raise DeleteConflict("Cannot delete entity, must remove users from group first.")
     await ctx.conn.execute("DELETE FROM iam_users WHERE id = ?", row["id"])
+    store.invalidate(ctx.env)
+    return {}
+
+
+async def _authz_update_user(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
+    """iam:UpdateUser on the user as it is and as it will be (AWS checks both)."""
+    row = await ctx.conn.fetchone(
+        "SELECT path FROM iam_users WHERE account = ? AND name = ?", ctx.account, req["UserName"]
+    )
+    path = row[0] if row is not None else "/"
+    old = store.entity_arn(ctx.account, "user", path, req["UserName"])
+    new = store.entity_arn(
+        ctx.account, "user", req.get("NewPath") or path, req.get("NewUserName") or req["UserName"]
+    )
+    return [
+        Check("iam:UpdateUser", arn, resource_type=USER.resource_type) for arn in dict.fromkeys((old, new))
+    ]
+
+
+@operation("iam", "UpdateUser", authorize=_authz_update_user)
+async def update_user(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """Rename and/or move a user; keys, groups and policies follow (they refer to its id).
+
+    NoSuchEntity for an unknown user, EntityAlreadyExists when the new name is taken."""
+    row = await entity_row(ctx.conn, USER, ctx.account, req["UserName"])
+    name = req.get("NewUserName") or row["name"]
+    path = store.check_path(req["NewPath"]) if req.get("NewPath") else row["path"]
+    if name != row["name"] and await ctx.conn.fetchone(
+        "SELECT 1 FROM iam_users WHERE account = ? AND name = ?", ctx.account, name
+    ):
+        raise EntityAlreadyExists(f"User with name {name} already exists.")
+    try:
+        await ctx.conn.execute("UPDATE iam_users SET name = ?, path = ? WHERE id = ?", name, path, row["id"])
+    except IntegrityError:
+        raise EntityAlreadyExists(f"User with name {name} already exists.") from None
     store.invalidate(ctx.env)
     return {}
 

@@ -1,0 +1,197 @@
+"""IAM entity management through the real server: renames, group membership errors,
+policy tags and usage, with IAM's error codes and messages."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from tests.support.server import Server
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _doc(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+ALLOW_GET = _doc({"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*"})
+TRUST_EC2 = _doc(
+    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+)
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _err(exc: pytest.ExceptionInfo[botocore.exceptions.ClientError]) -> tuple[str, str]:
+    e = exc.value.response["Error"]
+    return e["Code"], e["Message"]
+
+
+def _user_with_key(server: Server, *policies: str) -> tuple[str, tuple[str, str]]:
+    iam = server.client("iam")
+    name = _name("u")
+    iam.create_user(UserName=name)
+    for i, doc in enumerate(policies):
+        iam.put_user_policy(UserName=name, PolicyName=f"p{i}", PolicyDocument=doc)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return name, (key["AccessKeyId"], key["SecretAccessKey"])
+
+
+def test_group_membership_errors(server: Server) -> None:
+    iam = server.client("iam")
+    group, user = _name("g"), _name("u")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.add_user_to_group(GroupName=group, UserName=user)
+    assert _err(e) == ("NoSuchEntity", f"The user with name {user} cannot be found.")
+    iam.create_user(UserName=user)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.add_user_to_group(GroupName=group, UserName=user)
+    assert _err(e) == ("NoSuchEntity", f"The group with name {group} cannot be found.")
+    iam.create_group(GroupName=group)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.remove_user_from_group(GroupName=group, UserName=user)
+    assert _err(e) == ("NoSuchEntity", f"User {user} not in group {group}")
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    assert [g["GroupName"] for g in iam.list_groups_for_user(UserName=user)["Groups"]] == [group]
+    iam.remove_user_from_group(GroupName=group, UserName=user)
+    assert iam.list_groups_for_user(UserName=user)["Groups"] == []
+
+
+def test_update_user_renames_and_keeps_keys_and_policies(server: Server) -> None:
+    iam = server.client("iam")
+    name, creds = _user_with_key(server, ALLOW_GET)
+    other = _name("taken")
+    iam.create_user(UserName=other)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_user(UserName=name, NewUserName=other)
+    assert _err(e) == ("EntityAlreadyExists", f"User with name {other} already exists.")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_user(UserName=name + "x", NewUserName=name + "y")
+    assert _err(e) == ("NoSuchEntity", f"The user with name {name}x cannot be found.")
+    new = name + "-new"
+    iam.update_user(UserName=name, NewUserName=new, NewPath="/moved/")
+    user = iam.get_user(UserName=new)["User"]
+    assert user["Path"] == "/moved/" and user["Arn"].endswith(f":user/moved/{new}")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_user(UserName=name)
+    assert _err(e)[0] == "NoSuchEntity"
+    assert iam.list_user_policies(UserName=new)["PolicyNames"] == ["p0"]
+    # The key now signs as the renamed user and keeps its permissions.
+    assert server.client("iam", creds).get_user()["User"]["Arn"] == user["Arn"]
+
+
+def test_update_user_needs_permission_on_the_new_name(server: Server) -> None:
+    iam = server.client("iam")
+    target = _name("t")
+    iam.create_user(UserName=target)
+    account = iam.get_user(UserName=target)["User"]["Arn"].split(":")[4]
+    only_old = _doc(
+        {"Effect": "Allow", "Action": "iam:UpdateUser", "Resource": f"arn:aws:iam::{account}:user/{target}"}
+    )
+    _, creds = _user_with_key(server, only_old)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        server.client("iam", creds).update_user(UserName=target, NewUserName=target + "-2")
+    code, message = _err(e)
+    assert code == "AccessDenied"
+    assert f"iam:UpdateUser on resource: arn:aws:iam::{account}:user/{target}-2 " in message
+    assert iam.get_user(UserName=target)["User"]["UserName"] == target
+
+
+def test_update_group(server: Server) -> None:
+    iam = server.client("iam")
+    group, user = _name("g"), _name("u")
+    iam.create_group(GroupName=group)
+    iam.create_user(UserName=user)
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    taken = _name("g")
+    iam.create_group(GroupName=taken)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_group(GroupName=group, NewGroupName=taken)
+    assert _err(e) == ("EntityAlreadyExists", f"Group with name {taken} already exists.")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_group(GroupName=group + "x", NewGroupName="y")
+    assert _err(e) == ("NoSuchEntity", f"The group with name {group}x cannot be found.")
+    iam.update_group(GroupName=group, NewGroupName=group + "-new", NewPath="/p/")
+    got = iam.get_group(GroupName=group + "-new")
+    assert got["Group"]["Path"] == "/p/" and [u["UserName"] for u in got["Users"]] == [user]
+
+
+def test_policy_tags(server: Server) -> None:
+    iam = server.client("iam")
+    name = _name("tagged")
+    created = iam.create_policy(
+        PolicyName=name, PolicyDocument=ALLOW_GET, Tags=[{"Key": "team", "Value": "a"}], Description="d"
+    )["Policy"]
+    arn = created["Arn"]
+    assert created["Tags"] == [{"Key": "team", "Value": "a"}]
+    iam.tag_policy(PolicyArn=arn, Tags=[{"Key": "env", "Value": "prod"}, {"Key": "TEAM", "Value": "b"}])
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["Tags"] == [
+        {"Key": "TEAM", "Value": "b"},
+        {"Key": "env", "Value": "prod"},
+    ]
+    page = iam.list_policy_tags(PolicyArn=arn, MaxItems=1)
+    assert page["IsTruncated"] and len(page["Tags"]) == 1
+    rest = iam.list_policy_tags(PolicyArn=arn, Marker=page["Marker"])
+    assert not rest["IsTruncated"] and rest["Tags"] == [{"Key": "env", "Value": "prod"}]
+    iam.untag_policy(PolicyArn=arn, TagKeys=["team"])
+    assert iam.list_policy_tags(PolicyArn=arn)["Tags"] == [{"Key": "env", "Value": "prod"}]
+    for call in (
+        lambda: iam.tag_policy(PolicyArn=arn, Tags=[{"Key": "a", "Value": ""}, {"Key": "A", "Value": ""}]),
+        lambda: iam.create_policy(
+            PolicyName=_name("dup"),
+            PolicyDocument=ALLOW_GET,
+            Tags=[{"Key": "x", "Value": ""}, {"Key": "x", "Value": ""}],
+        ),
+    ):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert _err(e) == (
+            "InvalidInput",
+            "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+        )
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.tag_policy(PolicyArn=arn, Tags=[{"Key": f"k{i}", "Value": ""} for i in range(50)])
+    assert _err(e)[0] == "LimitExceeded"
+    assert iam.list_policy_tags(PolicyArn=arn)["Tags"] == [{"Key": "env", "Value": "prod"}]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.list_policy_tags(PolicyArn=arn + "x")
+    assert _err(e) == ("NoSuchEntity", f"Policy {arn}x does not exist or is not attachable.")
+
+
+def test_list_entities_for_policy(server: Server) -> None:
+    iam = server.client("iam")
+    arn = iam.create_policy(PolicyName=_name("used"), PolicyDocument=ALLOW_GET)["Policy"]["Arn"]
+    user, group, role, bounded = _name("u"), _name("g"), _name("r"), _name("b")
+    iam.create_user(UserName=user, Path="/team/")
+    iam.create_group(GroupName=group)
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST_EC2)
+    iam.create_user(UserName=bounded, PermissionsBoundary=arn)
+    iam.attach_user_policy(UserName=user, PolicyArn=arn)
+    iam.attach_group_policy(GroupName=group, PolicyArn=arn)
+    iam.attach_role_policy(RoleName=role, PolicyArn=arn)
+    got = iam.list_entities_for_policy(PolicyArn=arn)
+    assert {u["UserName"] for u in got["PolicyUsers"]} == {user, bounded}
+    assert [g["GroupName"] for g in got["PolicyGroups"]] == [group]
+    assert [r["RoleName"] for r in got["PolicyRoles"]] == [role]
+    assert got["PolicyRoles"][0]["RoleId"].startswith("AROA")
+    attached = iam.list_entities_for_policy(PolicyArn=arn, PolicyUsageFilter="PermissionsPolicy")
+    assert [u["UserName"] for u in attached["PolicyUsers"]] == [user]
+    boundary = iam.list_entities_for_policy(PolicyArn=arn, PolicyUsageFilter="PermissionsBoundary")
+    assert [u["UserName"] for u in boundary["PolicyUsers"]] == [bounded] and boundary["PolicyRoles"] == []
+    roles_only = iam.list_entities_for_policy(PolicyArn=arn, EntityFilter="Role")
+    assert roles_only["PolicyUsers"] == [] and roles_only["PolicyGroups"] == []
+    by_path = iam.list_entities_for_policy(PolicyArn=arn, PathPrefix="/team/")
+    assert [u["UserName"] for u in by_path["PolicyUsers"]] == [user] and by_path["PolicyRoles"] == []
+    first = iam.list_entities_for_policy(PolicyArn=arn, MaxItems=2)
+    assert first["IsTruncated"]
+    rest = iam.list_entities_for_policy(PolicyArn=arn, Marker=first["Marker"])
+    total = sum(len(p[k]) for p in (first, rest) for k in ("PolicyUsers", "PolicyGroups", "PolicyRoles"))
+    assert total == 4
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["PermissionsBoundaryUsageCount"] == 1
