@@ -98,16 +98,6 @@ def test_get_missing_and_selectors(ssm: Any) -> None:
     assert ssm.get_parameter(Name=arn)["Parameter"]["Value"] == "two"
 
 
-def test_slash_and_no_slash_are_different_parameters_with_one_arn(ssm: Any) -> None:
-    bare = f"x{uid()}"
-    ssm.put_parameter(Name=bare, Value="bare", Type="String")
-    ssm.put_parameter(Name="/" + bare, Value="slash", Type="String")
-    a = ssm.get_parameter(Name=bare)["Parameter"]
-    b = ssm.get_parameter(Name="/" + bare)["Parameter"]
-    assert (a["Value"], b["Value"]) == ("bare", "slash")
-    assert a["ARN"] == b["ARN"]
-
-
 def test_get_parameters_invalid_and_selectors(ssm: Any) -> None:
     n1, n2 = f"/gp/{uid()}", f"/gp/{uid()}"
     ssm.put_parameter(Name=n1, Value="a", Type="String")

@@ -8,7 +8,8 @@ Pure functions; the AWS rules and messages live here:
 - reserved prefixes ``aws`` and ``ssm`` (case-insensitive, with or without
   the leading slash): ``ValidationException``;
 - at most 1011 characters including the ARN before the name;
-- ``/a`` and ``a`` are different parameters whose ARNs both read ``parameter/a``.
+- a top-level name may be spelt with or without its leading slash: ``/a``
+  and ``a`` name one parameter (ARN ``parameter/a``), shown as created.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "check_name",
     "check_path",
     "name_from_arn",
+    "other_spelling",
     "param_arn",
     "parent_of",
     "parse_selector",
@@ -43,6 +45,15 @@ PATH_MESSAGE = (
     "it can consist of sub-paths divided by slash symbol; each sub-path can be formed as a mix of letters, "
     "numbers and the following 3 symbols .-_"
 )
+SSM_PATH_MESSAGE = (
+    'Parameter name: can\'t be prefixed with "ssm" (case-insensitive). If formed as a path, it can consist '
+    "of sub-paths divided by slash symbol; each sub-path can be formed as a mix of letters, numbers and the "
+    "following 3 symbols .-_"
+)
+COMMON_FILTER_MESSAGE = (
+    'Filters for common parameters can\'t be prefixed with "aws" or "ssm" (case-insensitive). When using '
+    "global parameters, please specify within a global namespace."
+)
 FULLY_QUALIFIED_MESSAGE = "Parameter name must be a fully qualified name."
 PATH_FILTER_MESSAGE = (
     "The parameter doesn't meet the parameter name requirements. The parameter name must begin with a "
@@ -55,6 +66,15 @@ PATH_FILTER_MESSAGE = (
 
 def arn_prefix(region: str, account: str) -> str:
     return f"arn:aws:ssm:{region}:{account}:parameter/"
+
+
+def other_spelling(name: str) -> str | None:
+    """The other spelling of a top-level name (``a`` for ``/a``, ``/a`` for ``a``);
+    None for a hierarchical name, which has one spelling."""
+    bare = name[1:] if name.startswith("/") else name
+    if not bare or "/" in bare:
+        return None
+    return bare if name.startswith("/") else "/" + bare
 
 
 def param_arn(region: str, account: str, name: str) -> str:
@@ -79,12 +99,22 @@ def _reserved(name: str) -> bool:
 
 def check_name(name: str, region: str, account: str) -> None:
     """Validate a name for creation; raises ValidationException,
-    HierarchyLevelLimitExceededException or AccessDeniedException (``/aws/`` names)."""
+    HierarchyLevelLimitExceededException or AccessDeniedException (``/aws...`` paths).
+
+    Reserved prefixes, as AWS reports them: a top-level ``aws...``/``ssm...``
+    name (with or without its slash) gets :data:`PREFIX_MESSAGE`; a path
+    under ``/aws...`` is AWS's own namespace (AccessDeniedException); a path
+    under ``/ssm...`` gets :data:`SSM_PATH_MESSAGE`.
+    """
     is_path = "/" in name
-    if name.lower().startswith("/aws/"):
+    hierarchical = is_path and other_spelling(name) is None
+    lowered = name.lower()
+    if hierarchical and lowered.startswith("/aws"):
         raise AccessDeniedException(f"No access to reserved parameter name: {name}.")
     if _reserved(name):
-        raise ValidationException(PATH_MESSAGE if is_path else PREFIX_MESSAGE)
+        if not hierarchical:
+            raise ValidationException(PREFIX_MESSAGE)
+        raise ValidationException(SSM_PATH_MESSAGE if lowered.startswith("/ssm") else PATH_MESSAGE)
     if not _NAME_CHARS.fullmatch(name) or "//" in name or name.endswith("/"):
         raise ValidationException(PATH_MESSAGE)
     if is_path and not name.startswith("/"):

@@ -35,13 +35,8 @@ _HISTORY = (
 
 
 async def _current(ctx: CallContext, name: str) -> Any:
-    row = await ctx.conn.fetchone(
-        "SELECT version, type, description, policy_state FROM ssm_parameters"
-        " WHERE account = ? AND region = ? AND name = ?",
-        ctx.account,
-        ctx.region,
-        name,
-    )
+    """The current row (``name`` as stored: ``a`` and ``/a`` are one parameter)."""
+    row = await store.find(ctx, "name, version, type, description, policy_state", name)
     if row is None:
         raise ParameterNotFound(f"Parameter {name} not found.")
     return row
@@ -51,8 +46,8 @@ async def _current(ctx: CallContext, name: str) -> Any:
     "ssm", "GetParameterHistory", read_only=True, authorize=tagged_parameter_check("ssm:GetParameterHistory")
 )
 async def get_parameter_history(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    name: str = req["Name"]
-    current = await _current(ctx, name)
+    current = await _current(ctx, req["Name"])
+    name: str = current["name"]
     after = 0
     if req.get("NextToken"):
         pos = store.decode_token(req["NextToken"])
@@ -116,8 +111,8 @@ async def _version_exists(ctx: CallContext, name: str, version: int) -> None:
 
 @operation("ssm", "LabelParameterVersion", authorize=tagged_parameter_check("ssm:LabelParameterVersion"))
 async def label_parameter_version(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    name: str = req["Name"]
-    current = await _current(ctx, name)
+    current = await _current(ctx, req["Name"])
+    name: str = current["name"]
     version = (
         int(req["ParameterVersion"]) if req.get("ParameterVersion") is not None else int(current["version"])
     )
@@ -161,8 +156,8 @@ async def label_parameter_version(ctx: CallContext, req: dict[str, Any]) -> dict
 
 @operation("ssm", "UnlabelParameterVersion", authorize=tagged_parameter_check("ssm:UnlabelParameterVersion"))
 async def unlabel_parameter_version(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    name: str = req["Name"]
-    current = await _current(ctx, name)
+    current = await _current(ctx, req["Name"])
+    name: str = current["name"]
     version = int(req["ParameterVersion"])
     await _version_exists(ctx, name, version)
     removed: list[str] = []

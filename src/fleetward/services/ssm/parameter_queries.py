@@ -21,7 +21,7 @@ from fleetward.services.ssm.errors import (
     InvalidFilterValue,
     InvalidNextToken,
 )
-from fleetward.services.ssm.names import check_path, param_arn, path_arn
+from fleetward.services.ssm.names import COMMON_FILTER_MESSAGE, check_path, param_arn, path_arn
 from fleetward.services.ssm.parameter_policies import policies_out
 from fleetward.services.ssm.parameters import RESOURCE_TYPE, wire_parameter
 
@@ -56,7 +56,7 @@ def _equals(col: str, values: list[str], w: _Where) -> None:
 
 
 def _name_forms(values: list[str]) -> list[str]:
-    # "/a" and "a" name different parameters, but AWS matches a Name filter on either form.
+    # "/a" and "a" are two spellings of one parameter, stored as created: match either.
     out: list[str] = []
     for v in values:
         bare = v.lstrip("/")
@@ -65,6 +65,8 @@ def _name_forms(values: list[str]) -> list[str]:
 
 
 def _path_filter(values: list[str], option: str, w: _Where) -> None:
+    if any(v.lower().startswith(("/aws", "/ssm")) for v in values):
+        raise ValidationException(COMMON_FILTER_MESSAGE)
     parts: list[str] = []
     for v in values:
         check_path(v)
@@ -81,7 +83,9 @@ def _path_filter(values: list[str], option: str, w: _Where) -> None:
 
 
 def _contains(dialect: str) -> str:
-    return "instr(p.name, ?) > 0" if dialect == "sqlite" else "strpos(p.name, ?) > 0"
+    # Matched against the name with its leading slash ("a" reads "/a"), as AWS does.
+    name = "(CASE WHEN substr(p.name, 1, 1) = '/' THEN p.name ELSE '/' || p.name END)"
+    return f"instr({name}, ?) > 0" if dialect == "sqlite" else f"strpos({name}, ?) > 0"
 
 
 def _apply_filters(ctx: CallContext, filters: list[dict[str, Any]], by_path: bool, w: _Where) -> None:

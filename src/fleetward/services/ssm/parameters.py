@@ -31,7 +31,7 @@ from fleetward.services.ssm.errors import (
     TooManyTagsError,
     UnsupportedParameterType,
 )
-from fleetward.services.ssm.names import Selector, check_name, param_arn, parse_selector
+from fleetward.services.ssm.names import Selector, check_name, other_spelling, param_arn, parse_selector
 from fleetward.services.ssm.parameter_policies import parse_policies, policy_due, store_policies
 from fleetward.services.ssm.secure import DEFAULT_KEY, ciphertext_text, open_value, seal_value
 
@@ -81,23 +81,21 @@ async def resolve(ctx: CallContext, sel: Selector, raw: str) -> Any:
     Raises ParameterNotFound / ParameterVersionNotFound with AWS's messages.
     """
     found, row = store.prefetch_take(ctx.request_id) if ctx.request_id else (False, None)
-    if not found or row is None or row["name"] != sel.name:
-        row = await store.fetch_current(ctx, sel.name)
-    if row is None and raw.startswith("arn:") and not sel.name.startswith("/"):
-        # parameter/a names both "a" and "/a".
-        sel = Selector("/" + sel.name, sel.version, sel.label)
+    if not found or (row is not None and row["name"] not in (sel.name, other_spelling(sel.name))):
+        # fetch_current finds "a" and "/a" alike, which also covers ARNs (parameter/a).
         row = await store.fetch_current(ctx, sel.name)
     if row is None:
         raise ParameterNotFound(f"Parameter {raw} not found.")
+    name = row["name"]
     if sel.version is not None and sel.version != row["version"]:
-        row = await ctx.conn.fetchone(store.VERSION, ctx.account, ctx.region, sel.name, sel.version)
+        row = await ctx.conn.fetchone(store.VERSION, ctx.account, ctx.region, name, sel.version)
         if row is None:
             raise ParameterVersionNotFound(
                 f"Systems Manager could not find version {sel.version} of {sel.name}. "
                 "Verify the version and try again."
             )
     elif sel.label is not None:
-        row = await ctx.conn.fetchone(store.BY_LABEL, ctx.account, ctx.region, sel.name, sel.label)
+        row = await ctx.conn.fetchone(store.BY_LABEL, ctx.account, ctx.region, name, sel.label)
         if row is None:
             raise ParameterNotFound(f"Parameter {raw} not found.")
     return row
@@ -201,12 +199,7 @@ async def get_parameters(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any
 async def _authz_put(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
     name = req["Name"]
     keys: dict[str, Any] = {"ssm:overwrite": "true" if req.get("Overwrite") else "false"}
-    row = await ctx.conn.fetchone(
-        "SELECT tags FROM ssm_parameters WHERE account = ? AND region = ? AND name = ?",
-        ctx.account,
-        ctx.region,
-        name,
-    )
+    row = await store.find(ctx, "name, tags", name)
     if row is not None:
         keys.update(tag_keys(row["tags"]))
     tags = req.get("Tags") or []
@@ -256,6 +249,12 @@ async def put_parameter(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
     overwrite = bool(req.get("Overwrite"))
     tags = req.get("Tags") or []
     check_name(name, ctx.region, ctx.account)
+    if not value:
+        # botocore's model sets no minimum, but AWS refuses an empty value.
+        raise ValidationException(
+            "1 validation error detected: Value '' at 'value' failed to satisfy constraint: "
+            "Member must have length greater than or equal to 1."
+        )
     if tags and overwrite:
         raise ValidationException(TAGS_AND_OVERWRITE)
     if len(tags) > MAX_TAGS:
@@ -263,6 +262,8 @@ async def put_parameter(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
     existing = await store.fetch_current(ctx, name)
     if existing is not None and not overwrite:
         raise ParameterAlreadyExists()
+    if existing is not None:
+        name = existing["name"]  # "a" overwrites "/a" and the reverse: one parameter, as created
     ptype = req.get("Type") or (existing["type"] if existing is not None else None)
     if ptype is None:
         raise ValidationException("A parameter type is required when you create a parameter.")
@@ -413,12 +414,7 @@ def tagged_parameter_check(action: str) -> Any:
 
     async def authz(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
         name = req["Name"]
-        row = await ctx.conn.fetchone(
-            "SELECT tags FROM ssm_parameters WHERE account = ? AND region = ? AND name = ?",
-            ctx.account,
-            ctx.region,
-            name,
-        )
+        row = await store.find(ctx, "name, tags", name)
         keys = tag_keys(row["tags"]) if row is not None else {}
         return [
             Check(action, param_arn(ctx.region, ctx.account, name), keys or None, resource_type=RESOURCE_TYPE)
@@ -431,16 +427,11 @@ _authz_delete = tagged_parameter_check("ssm:DeleteParameter")
 
 
 async def _delete_one(ctx: CallContext, name: str) -> bool:
-    row = await ctx.conn.fetchone(
-        "SELECT type, description FROM ssm_parameters WHERE account = ? AND region = ? AND name = ?",
-        ctx.account,
-        ctx.region,
-        name,
-    )
+    row = await store.find(ctx, "name, type, description", name)
     if row is None:
         return False
-    await store.delete_all(ctx.conn, ctx.account, ctx.region, name)
-    await store.change_event(ctx, "Delete", name, row["type"], row["description"])
+    await store.delete_all(ctx.conn, ctx.account, ctx.region, row["name"])
+    await store.change_event(ctx, "Delete", row["name"], row["type"], row["description"])
     return True
 
 

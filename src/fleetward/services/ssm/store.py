@@ -18,7 +18,7 @@ import orjson
 
 from fleetward.services.context import CallContext, emit_event
 from fleetward.services.ssm.errors import InvalidNextToken
-from fleetward.services.ssm.names import param_arn, parent_of
+from fleetward.services.ssm.names import other_spelling, param_arn, parent_of
 
 __all__ = [
     "CURRENT",
@@ -28,6 +28,7 @@ __all__ = [
     "delete_all",
     "encode_token",
     "fetch_current",
+    "find",
     "labels_by_version",
     "prefetch_put",
     "prefetch_take",
@@ -74,7 +75,22 @@ def to_dt(epoch: float) -> datetime:
 
 
 async def fetch_current(ctx: CallContext, name: str) -> Any:
-    return await ctx.conn.fetchone(CURRENT, ctx.account, ctx.region, name)
+    """The current row of ``name``; a top-level name is found under either
+    spelling (``/a`` or ``a``), so callers use the row's ``name`` from here on."""
+    row = await ctx.conn.fetchone(CURRENT, ctx.account, ctx.region, name)
+    if row is None and (other := other_spelling(name)) is not None:
+        row = await ctx.conn.fetchone(CURRENT, ctx.account, ctx.region, other)
+    return row
+
+
+async def find(ctx: CallContext, cols: str, name: str) -> Any:
+    """Columns ``cols`` (which should include ``name``) of the current row of
+    ``name``, under either spelling of a top-level name; None if there is none."""
+    sql = f"SELECT {cols} FROM ssm_parameters WHERE account = ? AND region = ? AND name = ?"
+    row = await ctx.conn.fetchone(sql, ctx.account, ctx.region, name)
+    if row is None and (other := other_spelling(name)) is not None:
+        row = await ctx.conn.fetchone(sql, ctx.account, ctx.region, other)
+    return row
 
 
 async def write_version(ctx: CallContext, name: str, version: int, fields: dict[str, Any], tags: str) -> None:

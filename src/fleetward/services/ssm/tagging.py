@@ -17,6 +17,7 @@ import orjson
 from fleetward.protocol.errors import ValidationException
 from fleetward.protocol.registry import Check, operation
 from fleetward.services.context import CallContext
+from fleetward.services.ssm import store
 from fleetward.services.ssm.errors import InvalidResourceId, InvalidResourceType, TooManyTagsError
 from fleetward.services.ssm.names import name_from_arn, param_arn
 from fleetward.services.ssm.parameters import MAX_TAGS, RESOURCE_TYPE, tag_keys
@@ -25,7 +26,9 @@ __all__ = ["ParameterTagger", "add_tags_to_resource", "list_tags_for_resource", 
 
 
 class ParameterTagger:
-    """Tags of a parameter: the ``ssm_parameter_tags`` rows and the JSON copy on the parameter row."""
+    """Tags of a parameter: the ``ssm_parameter_tags`` rows and the JSON copy on the parameter row.
+
+    The resource id is a name (``a`` and ``/a`` alike) or an ARN (``parameter/a`` is ``a`` or ``/a``)."""
 
     resource_type = RESOURCE_TYPE
 
@@ -37,29 +40,21 @@ class ParameterTagger:
         return param_arn(ctx.region, ctx.account, self._name(ctx, rid))
 
     async def get(self, ctx: CallContext, rid: str) -> dict[str, str] | None:
-        name = self._name(ctx, rid)
-        row = await ctx.conn.fetchone(
-            "SELECT tags FROM ssm_parameters WHERE account = ? AND region = ? AND name = ?",
-            ctx.account,
-            ctx.region,
-            name,
-        )
-        if row is None and rid.startswith("arn:") and not name.startswith("/"):
-            return await self.get(ctx, "/" + name)
+        row = await store.find(ctx, "name, tags", self._name(ctx, rid))
         return None if row is None else dict(orjson.loads(row["tags"]))
 
     async def put(self, ctx: CallContext, rid: str, tags: dict[str, str]) -> None:
-        name = self._name(ctx, rid)
-        n = await ctx.conn.execute(
+        row = await store.find(ctx, "name", self._name(ctx, rid))
+        if row is None:
+            return
+        name = row["name"]
+        await ctx.conn.execute(
             "UPDATE ssm_parameters SET tags = ? WHERE account = ? AND region = ? AND name = ?",
             orjson.dumps(tags).decode(),
             ctx.account,
             ctx.region,
             name,
         )
-        if not n and rid.startswith("arn:") and not name.startswith("/"):
-            await self.put(ctx, "/" + name, tags)
-            return
         await ctx.conn.execute(
             "DELETE FROM ssm_parameter_tags WHERE account = ? AND region = ? AND name = ?",
             ctx.account,

@@ -10,10 +10,12 @@ from fleetward.services.ssm.names import (
     FULLY_QUALIFIED_MESSAGE,
     PATH_MESSAGE,
     PREFIX_MESSAGE,
+    SSM_PATH_MESSAGE,
     Selector,
     check_label,
     check_name,
     check_path,
+    other_spelling,
     param_arn,
     parent_of,
     parse_selector,
@@ -33,8 +35,9 @@ def test_valid_names(name: str) -> None:
     [
         ("awsThing", PREFIX_MESSAGE),
         ("SSM-test", PREFIX_MESSAGE),
-        ("/ssm/x", PATH_MESSAGE),
-        ("/Ssmx/y", PATH_MESSAGE),
+        ("/ssmThing", PREFIX_MESSAGE),
+        ("/ssm/x", SSM_PATH_MESSAGE),
+        ("/Ssmx/y", SSM_PATH_MESSAGE),
         ("a b", PATH_MESSAGE),
         ("/a//b", PATH_MESSAGE),
         ("/a/", PATH_MESSAGE),
@@ -47,9 +50,17 @@ def test_invalid_names(name: str, message: str) -> None:
     assert e.value.message == message
 
 
-def test_reserved_aws_path_is_access_denied() -> None:
-    with pytest.raises(AccessDeniedException, match=r"No access to reserved parameter name: /aws/x\."):
-        check_name("/aws/x", R, A)
+@pytest.mark.parametrize("name", ["/aws/x", "/AWSx/y/z"])
+def test_reserved_aws_path_is_access_denied(name: str) -> None:
+    with pytest.raises(AccessDeniedException) as e:
+        check_name(name, R, A)
+    assert e.value.message == f"No access to reserved parameter name: {name}."
+
+
+def test_other_spelling_of_top_level_names_only() -> None:
+    assert (other_spelling("/a"), other_spelling("a")) == ("a", "/a")
+    assert other_spelling("/a/b") is None
+    assert other_spelling("/") is None
 
 
 def test_hierarchy_limit() -> None:
