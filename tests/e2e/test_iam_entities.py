@@ -195,3 +195,81 @@ def test_list_entities_for_policy(server: Server) -> None:
     total = sum(len(p[k]) for p in (first, rest) for k in ("PolicyUsers", "PolicyGroups", "PolicyRoles"))
     assert total == 4
     assert iam.get_policy(PolicyArn=arn)["Policy"]["PermissionsBoundaryUsageCount"] == 1
+
+
+def test_instance_profiles(server: Server) -> None:
+    iam = server.client("iam")
+    name, role = _name("ip"), _name("r")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_instance_profile(InstanceProfileName=name)
+    assert _err(e) == ("NoSuchEntity", f"Instance Profile {name} cannot be found.")
+    created = iam.create_instance_profile(
+        InstanceProfileName=name, Path="/nodes/", Tags=[{"Key": "k", "Value": "v"}]
+    )["InstanceProfile"]
+    assert created["InstanceProfileId"].startswith("AIPA") and created["Roles"] == []
+    assert created["Arn"].endswith(f":instance-profile/nodes/{name}")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_instance_profile(InstanceProfileName=name)
+    assert _err(e) == ("EntityAlreadyExists", f"Instance Profile {name} already exists.")
+    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST_EC2)["Role"]["Arn"]
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
+    got = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+    assert [r["Arn"] for r in got["Roles"]] == [role_arn]
+    assert got["Roles"][0]["AssumeRolePolicyDocument"]["Statement"][0]["Action"] == "sts:AssumeRole"
+    assert got["Tags"] == [{"Key": "k", "Value": "v"}]
+    other = _name("r")
+    iam.create_role(RoleName=other, AssumeRolePolicyDocument=TRUST_EC2)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=other)
+    assert _err(e) == ("LimitExceeded", "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1")
+    listed = iam.list_instance_profiles(PathPrefix="/nodes/")["InstanceProfiles"]
+    assert [p["InstanceProfileName"] for p in listed] == [name] and "Tags" not in listed[0]
+    assert [
+        p["InstanceProfileName"]
+        for p in iam.list_instance_profiles_for_role(RoleName=role)["InstanceProfiles"]
+    ] == [name]
+    assert iam.list_instance_profiles_for_role(RoleName=other)["InstanceProfiles"] == []
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.delete_instance_profile(InstanceProfileName=name)
+    assert _err(e) == (
+        "DeleteConflict",
+        "Cannot delete entity, must remove roles from instance profile first.",
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.delete_role(RoleName=role)
+    assert _err(e) == (
+        "DeleteConflict",
+        "Cannot delete entity, must remove roles from instance profile first.",
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=other)
+    assert _err(e)[0] == "NoSuchEntity"
+    iam.tag_instance_profile(InstanceProfileName=name, Tags=[{"Key": "k2", "Value": "v2"}])
+    iam.untag_instance_profile(InstanceProfileName=name, TagKeys=["k"])
+    assert iam.list_instance_profile_tags(InstanceProfileName=name)["Tags"] == [{"Key": "k2", "Value": "v2"}]
+    iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=role)
+    iam.delete_instance_profile(InstanceProfileName=name)
+    iam.delete_role(RoleName=role)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_instance_profile(InstanceProfileName=name)
+    assert _err(e)[0] == "NoSuchEntity"
+
+
+def test_adding_a_role_to_an_instance_profile_needs_pass_role(server: Server) -> None:
+    iam = server.client("iam")
+    name, role = _name("ip"), _name("r")
+    iam.create_instance_profile(InstanceProfileName=name)
+    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST_EC2)["Role"]["Arn"]
+    no_pass = _doc({"Effect": "Allow", "Action": "iam:AddRoleToInstanceProfile", "Resource": "*"})
+    _, creds = _user_with_key(server, no_pass)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        server.client("iam", creds).add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
+    code, message = _err(e)
+    assert code == "AccessDenied" and f"iam:PassRole on resource: {role_arn} " in message
+    assert iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"] == []
+    with_pass = _doc(
+        {"Effect": "Allow", "Action": ["iam:AddRoleToInstanceProfile", "iam:PassRole"], "Resource": "*"}
+    )
+    _, creds = _user_with_key(server, with_pass)
+    server.client("iam", creds).add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
+    assert len(iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]) == 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 from fleetward.services.context import ServiceEnv
 from fleetward.services.kms.rewrap import WrappedColumn
 
-MODULES = ("users", "groups", "roles", "policies", "inline", "simulator")
+MODULES = ("users", "groups", "roles", "policies", "inline", "simulator", "instance_profiles")
 
 
 def _key_aad(access_key_id: str) -> bytes:

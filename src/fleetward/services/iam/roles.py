@@ -11,7 +11,7 @@ from fleetward.protocol.registry import operation
 from fleetward.services.context import CallContext
 from fleetward.services.iam import store
 from fleetward.services.iam.entities import ROLE, authz_entity, check_tags, delete_conflicts, entity_row
-from fleetward.services.iam.errors import EntityAlreadyExists, InvalidInput
+from fleetward.services.iam.errors import DeleteConflict, EntityAlreadyExists, InvalidInput
 from fleetward.storage.db import IntegrityError
 
 MAX_TRUST = 2048
@@ -81,6 +81,8 @@ async def list_roles(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
 @operation("iam", "DeleteRole", authorize=authz_entity("DeleteRole", ROLE))
 async def delete_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     row = await entity_row(ctx.conn, ROLE, ctx.account, req["RoleName"])
+    if await ctx.conn.fetchone("SELECT 1 FROM iam_instance_profile_roles WHERE role_id = ?", row["id"]):
+        raise DeleteConflict("Cannot delete entity, must remove roles from instance profile first.")
     await delete_conflicts(ctx, ROLE, row["id"])
     # Sessions of a deleted role stop working at once (their rows join the role).
     await ctx.conn.execute("DELETE FROM sts_sessions WHERE role_id = ?", row["id"])
