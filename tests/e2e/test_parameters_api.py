@@ -135,7 +135,11 @@ def test_get_parameters_invalid_and_selectors(ssm: Any) -> None:
             "Parameter value, cannot be validated against allowedPattern: ^\\d+$",
         ),
         ({"AllowedPattern": "(", "Value": "abc"}, "InvalidAllowedPatternException", "regular expression"),
-        ({"KeyId": "alias/aws/ssm"}, "InvalidKeyId", "SecureString"),
+        (
+            {"KeyId": "alias/aws/ssm"},
+            "ValidationException",
+            "KeyId is required for SecureString type parameter only.",
+        ),
         ({"DataType": "aws:ec2:image", "Value": "ami-123"}, "ValidationException", "aws:ec2:image"),
         (
             {"DataType": "aws:ec2:image", "Value": "ami-12345678", "Type": "StringList"},

@@ -12,7 +12,7 @@ Exception tree (all :class:`~fleetward.protocol.errors.AWSError`)::
     HierarchyLevelLimitExceededException  more than 15 levels
     HierarchyTypeMismatchException        Overwrite with another Type
     UnsupportedParameterType              a type the data type does not allow
-    InvalidKeyId                          a KMS key that cannot be used (or KeyId without SecureString)
+    InvalidKeyId                          a KMS key that cannot be used
     ParameterVersionLabelLimitExceeded    more than 10 labels on a version
     InvalidPolicyTypeException / InvalidPolicyAttributeException /
     PoliciesLimitExceededException / IncompatiblePolicyException   parameter policies

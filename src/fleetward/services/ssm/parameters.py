@@ -21,7 +21,6 @@ from fleetward.services.ssm import store
 from fleetward.services.ssm.errors import (
     HierarchyTypeMismatchException,
     InvalidAllowedPatternException,
-    InvalidKeyId,
     ParameterAlreadyExists,
     ParameterLimitExceeded,
     ParameterMaxVersionLimitExceeded,
@@ -285,7 +284,7 @@ async def put_parameter(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
                 "ami- followed by 8 or 17 hexadecimal characters."
             )
     if req.get("KeyId") and ptype != "SecureString":
-        raise InvalidKeyId("KeyId can be specified only for SecureString parameters.")
+        raise ValidationException("KeyId is required for SecureString type parameter only.")
     if ptype == "StringList" and any(not item for item in value.split(",")):
         raise ValidationException(
             "Parameter value of type StringList can't contain empty items between commas."
