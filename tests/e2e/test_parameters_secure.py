@@ -233,6 +233,42 @@ def test_resource_tag_conditions(server: Server, account: str) -> None:
     assert admin.get_parameter(Name=other)["Parameter"]["Value"] == "v"  # nothing changed
 
 
+def test_resource_tag_deny_covers_batch_calls_and_both_spellings(server: Server, account: str) -> None:
+    admin = server.client("ssm")
+    red, blue = f"/tagged{uid()}/red", f"/tagged{uid()}/blue"
+    top = f"top{uid()}"
+    for name, team in ((red, "red"), (blue, "blue"), (top, "red")):
+        admin.put_parameter(Name=name, Value="v", Type="String", Tags=[{"Key": "team", "Value": team}])
+    creds, _ = make_user(
+        server,
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "ssm:*", "Resource": "*"},
+                {
+                    "Effect": "Deny",
+                    "Action": ["ssm:GetParameter*", "ssm:DeleteParameter*"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:ResourceTag/team": "red"}},
+                },
+            ],
+        },
+    )
+    ssm = server.client("ssm", creds=creds)
+    assert [p["Name"] for p in ssm.get_parameters(Names=[blue])["Parameters"]] == [blue]
+    assert fails(ssm.get_parameters, Names=[blue, red])[0] == "AccessDeniedException"
+    assert fails(ssm.get_parameters, Names=[f"{red}:1"])[0] == "AccessDeniedException"
+    assert fails(ssm.delete_parameters, Names=[red])[0] == "AccessDeniedException"
+    # "/top..." is the parameter "top...": its tags apply under either spelling.
+    for spelling in (top, "/" + top):
+        assert fails(ssm.get_parameter, Name=spelling)[0] == "AccessDeniedException"
+        assert fails(ssm.get_parameters, Names=[spelling])[0] == "AccessDeniedException"
+        assert fails(ssm.delete_parameter, Name=spelling)[0] == "AccessDeniedException"
+        assert fails(ssm.delete_parameters, Names=[spelling])[0] == "AccessDeniedException"
+    # Nothing changed.
+    assert len(admin.get_parameters(Names=[red, top])["Parameters"]) == 2
+
+
 def test_canary_never_stored_or_logged(server: Server, account: str) -> None:
     canary = f"CANARY-{uuid.uuid4().hex}"
     ssm, kms = server.client("ssm"), server.client("kms")

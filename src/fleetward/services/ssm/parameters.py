@@ -160,17 +160,35 @@ async def get_parameter(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
 # ------------------------------------------------------------ GetParameters
 
 
-def _names_checks(ctx: CallContext, names: list[str], action: str) -> list[Check]:
-    seen: dict[str, Check] = {}
+async def _names_checks(ctx: CallContext, names: list[str], action: str) -> list[Check]:
+    """One check per parameter named (selectors and either spelling of a
+    top-level name fold together), each with that parameter's tags as
+    ``aws:ResourceTag/<k>`` keys: one read for the whole batch."""
+    wanted: dict[str, str] = {}
     for raw in names:
         sel = parse_selector(raw, ctx.region, ctx.account)
-        arn = param_arn(ctx.region, ctx.account, sel.name if sel else raw)
-        seen.setdefault(arn, Check(action, arn, resource_type=RESOURCE_TYPE))
+        wanted[raw] = sel.name if sel else raw
+    lookup = {n for name in wanted.values() for n in (name, other_spelling(name)) if n}
+    rows = await ctx.conn.fetchall(
+        "SELECT name, tags FROM ssm_parameters WHERE account = ? AND region = ? AND name IN ("
+        + ", ".join("?" for _ in lookup)
+        + ")",
+        ctx.account,
+        ctx.region,
+        *sorted(lookup),
+    )
+    tags = {r["name"]: r["tags"] for r in rows}
+    seen: dict[str, Check] = {}
+    for name in wanted.values():
+        found = tags.get(name, tags.get(other_spelling(name) or ""))
+        keys = tag_keys(found)
+        arn = param_arn(ctx.region, ctx.account, name)
+        seen.setdefault(arn, Check(action, arn, keys or None, resource_type=RESOURCE_TYPE))
     return list(seen.values())
 
 
 async def _authz_get_many(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
-    return _names_checks(ctx, req["Names"], "ssm:GetParameters")
+    return await _names_checks(ctx, req["Names"], "ssm:GetParameters")
 
 
 @operation("ssm", "GetParameters", read_only=True, authorize=_authz_get_many)
@@ -443,7 +461,7 @@ async def delete_parameter(ctx: CallContext, req: dict[str, Any]) -> dict[str, A
 
 
 async def _authz_delete_many(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
-    return _names_checks(ctx, req["Names"], "ssm:DeleteParameters")
+    return await _names_checks(ctx, req["Names"], "ssm:DeleteParameters")
 
 
 @operation("ssm", "DeleteParameters", authorize=_authz_delete_many)
