@@ -139,7 +139,12 @@ def _request(service: str, name: str, overrides: dict[str, Any] | None = None) -
 
 # Members the model leaves optional that the service requires all the same
 # (KMS Decrypt/ReEncrypt without a CiphertextBlob is a ValidationException).
-_IN_FACT_REQUIRED = {"Decrypt": ("CiphertextBlob",), "ReEncrypt": ("CiphertextBlob",)}
+# (KMS RetireGrant names its grant by token, or by key and grant id).
+_IN_FACT_REQUIRED = {
+    "Decrypt": ("CiphertextBlob",),
+    "ReEncrypt": ("CiphertextBlob",),
+    "RetireGrant": ("GrantToken",),
+}
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +154,21 @@ def overrides(server: Server) -> dict[str, dict[str, Any]]:
         kms = server.client("kms")
         key = kms.create_key()["KeyMetadata"]["KeyId"]
         blob = kms.encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"]
-        out["kms"] = {"KeyId": key, "TargetKeyId": key, "DestinationKeyId": key, "CiphertextBlob": blob}
+        account = server.client("sts").get_caller_identity()["Account"]
+        grantee = f"arn:aws:iam::{account}:user/registry-grantee"
+        token = kms.create_grant(KeyId=key, GranteePrincipal=grantee, Operations=["Decrypt"])["GrantToken"]
+        out["kms"] = {
+            "KeyId": key,
+            "TargetKeyId": key,
+            "DestinationKeyId": key,
+            "CiphertextBlob": blob,
+            # Well-formed names and principals, so the request reaches the policy check.
+            "AliasName": "alias/registry-walk",
+            "GranteePrincipal": grantee,
+            "RetiringPrincipal": f"arn:aws:iam::{account}:user/nobody",
+            "GrantToken": token,
+            "Operations": ["Decrypt"],
+        }
     return out
 
 

@@ -1,4 +1,4 @@
-"""AWS KMS (TrentService): symmetric keys under the sealed root of trust.
+"""AWS KMS (TrentService): keys under the sealed root of trust, aliases, grants.
 
 ``setup`` puts the :class:`~fleetward.services.kms.engine.KeyService` in
 ``env.kms`` (other services encrypt through it as the caller), starts the
@@ -10,7 +10,7 @@ from __future__ import annotations
 from fleetward.services.context import ServiceEnv
 from fleetward.services.kms.rewrap import KMS_WRAPPED_COLUMNS
 
-MODULES = ("keys", "rotation", "aliases", "crypto_ops", "policies", "tags")
+MODULES = ("keys", "rotation", "aliases", "crypto_ops", "policies", "tags", "grants")
 
 # Root-wrapped values this package stores (see rewrap.py; rotate-root rewraps them).
 WRAPPED_COLUMNS = KMS_WRAPPED_COLUMNS

@@ -10,6 +10,7 @@ from fleetward.protocol.registry import Check
 from fleetward.services.context import CallContext
 from fleetward.services.kms.engine import KeyService
 from fleetward.services.kms.errors import LimitExceededException, TagException, UnsupportedOperationException
+from fleetward.services.kms.grant_rules import validate_grant_tokens
 from fleetward.services.kms.model import KeyManager, KeyRecord
 
 __all__ = [
@@ -40,9 +41,13 @@ async def resolve(ctx: CallContext, key_id: str, *, allow_alias: bool = True) ->
 def key_scoped(
     action: str, *, field: str = "KeyId", allow_alias: bool = True, context_field: str | None = None
 ) -> Callable[[CallContext, dict[str, Any]], Awaitable[list[Check]]]:
-    """An ``authorize`` for an operation on the key named by ``req[field]``."""
+    """An ``authorize`` for an operation on the key named by ``req[field]``.
+
+    Grant tokens in the request must be well formed (InvalidGrantTokenException).
+    """
 
     async def authorize(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
+        validate_grant_tokens(req)
         key = await resolve(ctx, req[field], allow_alias=allow_alias)
         context = req.get(context_field) if context_field else None
         return [await engine(ctx).check_for(ctx.conn, ctx.account, key, action, context=context)]

@@ -19,6 +19,7 @@ from fleetward.services.kms.errors import (
     InvalidKeyUsageException,
     UnsupportedOperationException,
 )
+from fleetward.services.kms.grant_rules import validate_grant_tokens
 from fleetward.services.kms.model import SYMMETRIC_DEFAULT, KeyRecord
 
 _DATA_KEY_BYTES = {"AES_256": 32, "AES_128": 16}
@@ -76,6 +77,7 @@ async def encrypt(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _authz_decrypt(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
+    validate_grant_tokens(req)
     key = await _source_key(ctx, _blob(req), req.get("KeyId"))
     return [
         await engine(ctx).check_for(
@@ -99,6 +101,7 @@ async def decrypt(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _authz_reencrypt(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
+    validate_grant_tokens(req)
     svc = engine(ctx)
     source = await _source_key(ctx, _blob(req), req.get("SourceKeyId"))
     dest = await resolve(ctx, req["DestinationKeyId"])

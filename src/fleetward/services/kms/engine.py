@@ -36,6 +36,7 @@ from fleetward.services.kms.errors import (
     KMSInternalException,
     NotFoundException,
 )
+from fleetward.services.kms.grant_rules import ChildGrant, covers, load_grants, with_grants
 from fleetward.services.kms.keypolicy import PolicyCache, default_policy, managed_ssm_policy
 from fleetward.services.kms.model import (
     DAY,
@@ -412,8 +413,8 @@ class KeyService:
         )
 
     async def destroy(self, conn: Conn, kid: str) -> None:
-        """Delete a key, its backing keys, aliases and tags for good."""
-        for table in ("kms_key_versions", "kms_tags", "kms_aliases", "kms_keys"):
+        """Delete a key, its backing keys, aliases, tags and grants for good."""
+        for table in ("kms_key_versions", "kms_tags", "kms_aliases", "kms_grants", "kms_keys"):
             await conn.execute(f"DELETE FROM {table} WHERE key_id = ?", kid)
         self.evict(kid)
 
@@ -489,8 +490,16 @@ class KeyService:
         *,
         context: Mapping[str, str] | None = None,
         via_service: str | None = None,
+        child_grant: ChildGrant | None = None,
+        extra_keys: Mapping[str, Any] | None = None,
     ) -> Check:
-        """The authorization question for ``action`` on ``key`` (key policy required)."""
+        """The authorization question for ``action`` on ``key`` (key policy required).
+
+        The key policy is extended with the grants on the key that allow
+        ``action`` for this request (``context``; ``child_grant`` for a
+        CreateGrant: its operations and constraints). ``extra_keys`` are more
+        request condition keys (tags, grant keys).
+        """
         keys: dict[str, Any] = {"kms:calleraccount": account}
         if via_service:
             keys["kms:viaservice"] = via_service
@@ -500,11 +509,17 @@ class KeyService:
             keys["kms:encryptioncontextkeys"] = sorted(context)
         for tk, tv in await self.tags(conn, key.key_id):
             keys[f"aws:resourcetag/{tk.lower()}"] = tv
+        if extra_keys:
+            keys.update(extra_keys)
+        operation = action.split(":", 1)[1]
+        grants = [
+            g for g in await load_grants(conn, key.key_id) if covers(g, operation, context, child_grant)
+        ]
         return Check(
             action,
             key.arn,
             keys=keys,
-            resource_policy=self.compiled_policy(key),
+            resource_policy=with_grants(self.compiled_policy(key), action, grants),
             resource_policy_required=True,
             resource_account=key.account,
             resource_type=RESOURCE_TYPE,

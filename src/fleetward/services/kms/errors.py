@@ -16,6 +16,8 @@ Exception tree (all :class:`~fleetward.protocol.errors.AWSError`)::
     LimitExceededException            too many tags, too many on-demand rotations
     InvalidKeyUsageException          an algorithm the key does not support
     DryRunOperationException          DryRun: the request would have succeeded
+    InvalidArnException               a grant principal that names no AWS principal
+    InvalidGrantTokenException        a grant token fleetward did not issue
     KMSInternalException              the root of trust could not open a backing key
 """
 
@@ -29,7 +31,9 @@ __all__ = [
     "DryRunOperationException",
     "IncorrectKeyException",
     "InvalidAliasNameException",
+    "InvalidArnException",
     "InvalidCiphertextException",
+    "InvalidGrantTokenException",
     "InvalidKeyUsageException",
     "InvalidMarkerException",
     "KMSInternalException",
@@ -107,3 +111,11 @@ class InvalidKeyUsageException(AWSError):
 
 class DryRunOperationException(AWSError):
     default_message = "The request would have succeeded, but the DryRun option is set."
+
+
+class InvalidArnException(AWSError):
+    pass
+
+
+class InvalidGrantTokenException(AWSError):
+    default_message = "The grant token is not valid."
