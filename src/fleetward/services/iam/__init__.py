@@ -23,6 +23,7 @@ def _key_aad(access_key_id: str) -> bytes:
 WRAPPED_COLUMNS = (
     WrappedColumn("iam_access_keys", ("access_key_id",), "secret", ("access_key_id",), _key_aad),
     WrappedColumn("sts_sessions", ("access_key_id",), "secret", ("access_key_id",), _key_aad),
+    WrappedColumn("sts_user_sessions", ("access_key_id",), "secret", ("access_key_id",), _key_aad),
 )
 
 

@@ -5,7 +5,8 @@ Errors, in AWS's order: unknown/deleted/inactive key -> UnrecognizedClientExcept
 token -> UnrecognizedClientException; expired session -> ExpiredTokenException;
 scope naming another service, bad signature -> InvalidSignatureException
 (Query: SignatureDoesNotMatch); stale date -> InvalidSignatureException with
-"Signature expired: ...". Clock skew: 5 minutes for JSON services, 15 for Query.
+"Signature expired: ..."; GetSessionToken credentials without MFA calling IAM ->
+UnrecognizedClientException, as in AWS. Clock skew: 5 minutes for JSON services, 15 for Query.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hmac
 from datetime import timedelta
 from typing import Any
 
-from fleetward.auth.principal import Principal
+from fleetward.auth.principal import Principal, PrincipalType
 from fleetward.auth.sigv4 import HttpRequest, SigningKeyCache, SigV4Auth, SigV4Error, verify
 from fleetward.protocol.errors import (
     ExpiredTokenException,
@@ -75,4 +76,13 @@ class Authenticator:
             )
         except SigV4Error as e:
             raise InvalidSignatureException(e.message) from None
-        return cred.principal
+        principal = cred.principal
+        if (
+            service == "iam"
+            and principal.type is PrincipalType.IAM_USER
+            and principal.session_id
+            and not principal.mfa
+        ):
+            # GetSessionToken credentials without MFA cannot call IAM (AWS answers as for a bad token).
+            raise UnrecognizedClientException()
+        return principal

@@ -132,7 +132,7 @@ class Directory:
             access_key,
         )
         if row is None:
-            return None
+            return await self._load_user_session(conn, access_key)
         account = row["account"]
         session_tags = dict(orjson.loads(row["tags"]))
         principal = Principal(
@@ -182,6 +182,38 @@ class Directory:
             token_hash=row["token_hash"],
             expires=float(row["expires"]),
             extra=tuple(session),
+        )
+
+    async def _load_user_session(self, conn: Conn, access_key: str) -> Credential | None:
+        """A GetSessionToken session: the user itself, with the session's expiry
+        (its permissions are the user's; no session policies)."""
+        row = await conn.fetchone(
+            "SELECT s.*, u.name, u.path, u.tags AS user_tags"
+            " FROM sts_user_sessions s JOIN iam_users u ON u.id = s.user_id WHERE s.access_key_id = ?",
+            access_key,
+        )
+        if row is None:
+            return None
+        principal = Principal(
+            type=PrincipalType.IAM_USER,
+            account=row["account"],
+            arn=entity_arn(row["account"], "user", row["path"], row["name"]),
+            principal_id=row["user_id"],
+            access_key=access_key,
+            name=row["name"],
+            entity_id=row["user_id"],
+            tags=tag_map(orjson.loads(row["user_tags"])),
+            mfa=bool(row["mfa"]),
+            session_created=dt(row["created"]),
+            session_expires=dt(row["expires"]),
+            session_id=access_key,
+        )
+        return Credential(
+            access_key,
+            self._unwrap(row["secret"], access_key),
+            principal,
+            token_hash=row["token_hash"],
+            expires=float(row["expires"]),
         )
 
     async def session_policies(self, principal: Principal) -> tuple[CompiledPolicy, ...]:

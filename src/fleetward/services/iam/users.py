@@ -107,6 +107,7 @@ async def delete_user(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     await delete_conflicts(ctx, USER, row["id"])
     if await ctx.conn.fetchone("SELECT 1 FROM iam_group_members WHERE user_id = ?", row["id"]):
         raise DeleteConflict("Cannot delete entity, must remove users from group first.")
+    await ctx.conn.execute("DELETE FROM sts_user_sessions WHERE user_id = ?", row["id"])
     await ctx.conn.execute("DELETE FROM iam_users WHERE id = ?", row["id"])
     store.invalidate(ctx.env)
     return {}

@@ -1,3 +1,3 @@
 """AWS STS: caller identity and temporary credentials."""
 
-MODULES = ("identity", "assume")
+MODULES = ("identity", "assume", "session_token")
