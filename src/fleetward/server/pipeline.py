@@ -276,7 +276,8 @@ class Pipeline:
                 self._absorb(call, ctx)
             # Audit or fail: the records commit with the change, or neither does.
             await self.audit.write_in(conn, self._build_record(call), *call.related_records)
-            call.audited = True
+        # Only once committed: a failed COMMIT leaves the call to be recorded as failed.
+        call.audited = True
 
     async def record(self, call: Call) -> None:
         # Every call gets a record, also one that failed routing or authentication;

@@ -10,8 +10,15 @@ statement text.
 SQLite: one writer connection guarded by an asyncio lock (a write
 transaction may span awaits; the lock keeps others out of it) opened with
 ``BEGIN IMMEDIATE``, and one reader connection in autocommit mode (WAL lets
-it read while a write is open). PostgreSQL: a connection pool; each write
-transaction takes its own connection.
+it read while a write is open). Writes are group-committed: a ``write()``
+block that finds others queued behind it leaves the transaction open for
+them, each block runs in its own SAVEPOINT (a failing one rolls back alone),
+and the last of the batch commits; every block returns only once its batch
+has committed, so nothing is acknowledged before it is durable. One COMMIT
+(the WAL append of the pages all of them touched) and one hand-over of
+SQLite's write lock between worker processes serve the whole batch.
+PostgreSQL: a connection pool; each write transaction takes its own
+connection.
 """
 
 from __future__ import annotations
@@ -108,6 +115,10 @@ class _SqliteConn:
 # Seconds between WAL checkpoints, and the longest wait for the write lock.
 _CHECKPOINT_INTERVAL = 0.5
 _LOCK_WAIT = 5.0
+# A write batch commits after this many blocks or seconds, whichever comes
+# first, so the other worker processes get SQLite's write lock in turn.
+_BATCH_MAX = 64
+_BATCH_SECONDS = 0.005
 
 
 class SqliteDatabase:
@@ -122,6 +133,10 @@ class SqliteDatabase:
         self._writer = self._connect(path, synchronous, busy_ms=0)
         self._reader = self._connect(path, synchronous, busy_ms=5000)
         self._lock = asyncio.Lock()
+        self._queued = 0  # write() blocks entered and not yet finished
+        self._batch: asyncio.Future[None] | None = None  # the open batch's commit
+        self._batch_size = 0
+        self._batch_start = 0.0
         self._w = _SqliteConn(self._writer)
         self._r = _SqliteConn(self._reader)
         self._stop = threading.Event()
@@ -177,18 +192,56 @@ class SqliteDatabase:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:
-        async with self._lock:
-            await self._begin()
-            try:
-                yield self._w
-            except BaseException:
-                self._writer.execute("ROLLBACK")
-                raise
-            try:
-                self._writer.execute("COMMIT")
-            except sqlite3.Error as e:
-                self._writer.execute("ROLLBACK")
-                raise DatabaseError(str(e)) from e
+        """One write transaction (a SAVEPOINT of the open batch); returns once
+        it has committed. Raises DatabaseError if the batch's COMMIT fails."""
+        self._queued += 1
+        done = False  # whether this block has stopped counting as queued
+        try:
+            async with self._lock:
+                if self._batch is None:
+                    await self._begin()
+                    self._batch = asyncio.get_running_loop().create_future()
+                    self._batch_size, self._batch_start = 0, time.monotonic()
+                batch = self._batch
+                self._batch_size += 1
+                self._writer.execute("SAVEPOINT w")
+                try:
+                    yield self._w
+                except BaseException:
+                    self._writer.execute("ROLLBACK TO w")
+                    self._writer.execute("RELEASE w")
+                    raise
+                else:
+                    self._writer.execute("RELEASE w")
+                finally:
+                    self._queued -= 1
+                    done = True
+                    if (
+                        self._queued == 0
+                        or self._batch_size >= _BATCH_MAX
+                        or time.monotonic() - self._batch_start > _BATCH_SECONDS
+                    ):
+                        self._commit_batch()
+        finally:
+            if not done:  # cancelled or failed before its block ran
+                self._queued -= 1
+                if self._queued == 0 and not self._lock.locked():
+                    self._commit_batch()
+        await asyncio.shield(batch)
+
+    def _commit_batch(self) -> None:
+        """COMMIT the open batch and wake its blocks (with the error if it failed)."""
+        batch, self._batch = self._batch, None
+        if batch is None:
+            return
+        try:
+            self._writer.execute("COMMIT")
+        except sqlite3.Error as e:
+            self._writer.execute("ROLLBACK")
+            batch.set_exception(DatabaseError(str(e)))
+            batch.exception()  # retrieved: every block gets it through shield
+            return
+        batch.set_result(None)
 
     def in_transaction(self) -> bool:
         """Whether this process's write transaction is open (the writer lock is held)."""

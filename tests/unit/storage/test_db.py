@@ -337,3 +337,96 @@ async def test_sqlite_pragmas(tmp_path: Any) -> None:
 async def test_unsupported_url() -> None:
     with pytest.raises(DatabaseError, match="unsupported"):
         await open_database("mysql://x")
+
+
+# -- SQLite write batches (group commit) -----------------------------------------
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def sqlite_db(tmp_path: Any) -> AsyncIterator[SqliteDatabase]:
+    url = f"sqlite:///{tmp_path / 'batch.db'}"
+    migrate.upgrade(url)
+    d = await open_database(url)
+    assert isinstance(d, SqliteDatabase)
+    yield d
+    await d.close()
+
+
+async def test_concurrent_writes_share_one_commit_and_a_failure_rolls_back_alone(
+    sqlite_db: SqliteDatabase,
+) -> None:
+    db = sqlite_db
+    commits = 0
+    real = db._commit_batch
+
+    def counting() -> None:
+        nonlocal commits
+        commits += 1
+        real()
+
+    db._commit_batch = counting  # type: ignore[method-assign]
+    ids = [_acct() for _ in range(8)]
+
+    async def put(i: int) -> str:
+        async with db.write() as conn:
+            await _insert_account(conn, ids[i])
+            await asyncio.sleep(0)  # a block may span awaits
+            if i == 3:
+                raise ValueError("boom")
+        # Returned: the batch has committed, a fresh reader sees the row.
+        assert await db.fetchone("SELECT id FROM accounts WHERE id = ?", ids[i]) is not None
+        return ids[i]
+
+    results = await asyncio.gather(*(put(i) for i in range(8)), return_exceptions=True)
+    assert isinstance(results[3], ValueError)
+    assert [r for i, r in enumerate(results) if i != 3] == [x for i, x in enumerate(ids) if i != 3]
+    assert commits < 8  # batched, not one COMMIT per block
+    assert await db.fetchone("SELECT id FROM accounts WHERE id = ?", ids[3]) is None
+    rows = await db.fetchall("SELECT id FROM accounts")
+    assert len(rows) == 7
+
+
+async def test_integrity_error_in_a_batch_keeps_the_others(sqlite_db: SqliteDatabase) -> None:
+    db = sqlite_db
+    a, b = _acct(), _acct()
+
+    async def put(acct: str) -> None:
+        async with db.write() as conn:
+            await _insert_account(conn, acct)
+
+    results = await asyncio.gather(put(a), put(a), put(b), return_exceptions=True)
+    assert [type(r) for r in results].count(IntegrityError) == 1
+    assert len(await db.fetchall("SELECT id FROM accounts WHERE id IN (?, ?)", a, b)) == 2
+
+
+async def test_a_block_cancelled_while_queued_does_not_hold_the_batch_open(
+    sqlite_db: SqliteDatabase,
+) -> None:
+    db = sqlite_db
+    first_in = asyncio.Event()
+    release = asyncio.Event()
+    a, b = _acct(), _acct()
+
+    async def slow() -> None:
+        async with db.write() as conn:
+            await _insert_account(conn, a)
+            first_in.set()
+            await release.wait()
+
+    async def queued() -> None:
+        async with db.write() as conn:
+            await _insert_account(conn, b)
+
+    t1 = asyncio.ensure_future(slow())
+    await first_in.wait()
+    t2 = asyncio.ensure_future(queued())
+    await asyncio.sleep(0.01)
+    t2.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.wait_for(t1, 5)  # committed although a queued block was counted when it finished
+    assert await db.fetchone("SELECT id FROM accounts WHERE id = ?", a) is not None
+    assert await db.fetchone("SELECT id FROM accounts WHERE id = ?", b) is None
+    async with db.write() as conn:  # the database is still usable
+        await _insert_account(conn, b)
+    assert await db.fetchone("SELECT id FROM accounts WHERE id = ?", b) is not None
