@@ -273,3 +273,58 @@ def test_adding_a_role_to_an_instance_profile_needs_pass_role(server: Server) ->
     _, creds = _user_with_key(server, with_pass)
     server.client("iam", creds).add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
     assert len(iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]) == 1
+
+
+def test_policy_documents_get_iams_write_time_checks(server: Server) -> None:
+    iam = server.client("iam")
+    no_version = json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]})
+    cases = [
+        (no_version, "Policy document must be version 2012-10-17 or greater."),
+        (
+            _doc({"Effect": "allow", "Action": "s3:ListBucket", "Resource": "*"}),
+            "The policy failed legacy parsing",
+        ),
+        (
+            _doc({"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:iam:us-east-1::user/x"}),
+            "IAM resource arn:aws:iam:us-east-1::user/x cannot contain region information.",
+        ),
+    ]
+    group = _name("g")
+    iam.create_group(GroupName=group)
+    for document, message in cases:
+        for call in (
+            lambda: iam.create_policy(PolicyName=_name("bad"), PolicyDocument=document),
+            lambda: iam.put_group_policy(GroupName=group, PolicyName="p", PolicyDocument=document),
+        ):
+            with pytest.raises(botocore.exceptions.ClientError) as e:
+                call()
+            assert _err(e) == ("MalformedPolicyDocument", message)
+    assert iam.list_group_policies(GroupName=group)["PolicyNames"] == []
+    # What IAM accepts, fleetward stores and evaluates: an empty condition block tests nothing.
+    lenient = _doc(
+        {
+            "Effect": "Allow",
+            "Action": "iam:GetUser",
+            "Resource": ["*", None],
+            "Condition": {"DateGreaterThan": {}},
+        }
+    )
+    name, creds = _user_with_key(server, lenient)
+    assert server.client("iam", creds).get_user()["User"]["UserName"] == name
+    role = _name("r")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_role(
+            RoleName=role,
+            AssumeRolePolicyDocument=_doc(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "ec2.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Resource": "*",
+                }
+            ),
+        )
+    assert _err(e) == ("MalformedPolicyDocument", "Has prohibited field Resource.")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_role(RoleName=role)
+    assert _err(e)[0] == "NoSuchEntity"

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from fleetward.iam.arn import compile_arn_pattern, compile_arn_tokens
+from fleetward.iam.document import parse_legacy_date
 from fleetward.iam.variables import ContextKeys, Template, parse_template
 from fleetward.iam.wildcard import compile_glob, compile_tokens
 
@@ -59,7 +60,8 @@ def _date(text: str) -> float | None:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        return None
+        # IAM's own leniencies ("2016-12-13t2:00:00+01", "01T", far years).
+        return parse_legacy_date(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()

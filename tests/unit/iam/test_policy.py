@@ -68,10 +68,6 @@ def test_compiles_and_keeps_document() -> None:
             doc(stmt(Sid="has space")),
             "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*",
         ),
-        (
-            doc(stmt(Condition={"StringEquals": {"username": "x"}})),
-            "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
-        ),
         (doc(stmt(Condition={"StringEquals": "x"})), "Syntax errors in policy."),
         (doc(stmt(Condition={"StringEquals": {"aws:x": {"a": 1}}})), "Syntax errors in policy."),
         (doc(stmt(Action=1)), "Syntax errors in policy."),
@@ -109,3 +105,17 @@ def test_resource_policy_validation() -> None:
         kind=r,
     )
     compile_policy(doc(stmt(Principal={"AWS": ["123456789012", "*"]})), kind=r)
+
+
+def test_iam_leniencies_compile() -> None:
+    """What IAM accepts on write compiles: empty or unknown-but-empty condition blocks,
+    keys without a vendor, null resource entries, dotted vendors, short ARNs."""
+    for statement in (
+        stmt(Condition={"StringEquals": {"username": "x"}}),
+        stmt(Condition={"DateGreaterThan": {}, "x": {}}),
+        stmt(Resource=["arn:aws:kms:*:123456789012:key/*", None]),
+        stmt(Action="s3.s:ListBucket"),
+        stmt(Resource="arn:aws:fdsasf"),
+        stmt(Condition={"DateLessThan": {"aws:CurrentTime": "2016-12-13t2:00:00.593194+23"}}),
+    ):
+        compile_policy(doc(statement))

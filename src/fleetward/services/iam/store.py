@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import orjson
 
+from fleetward.iam.document import check_iam_document
 from fleetward.iam.errors import MalformedPolicyError
 from fleetward.iam.policy import CompiledPolicy, PolicyKind, compile_policy
 from fleetward.services.context import CallContext, ServiceEnv
@@ -95,14 +96,24 @@ def encode_document(document: str) -> str:
 
 
 def compile_document(
-    text: str, *, kind: PolicyKind = PolicyKind.IDENTITY, name: str = "", max_length: int | None = None
+    text: str,
+    *,
+    kind: PolicyKind = PolicyKind.IDENTITY,
+    name: str = "",
+    max_length: int | None = None,
+    trust: bool = False,
 ) -> CompiledPolicy:
-    """Validate a policy document on write; raises MalformedPolicyDocument or LimitExceeded."""
+    """Validate a policy document on write; raises MalformedPolicyDocument or LimitExceeded.
+
+    Identity policies and role trust policies (``trust``) go through IAM's own
+    write-time checks first (:func:`fleetward.iam.document.check_iam_document`)."""
     if max_length is not None and len("".join(text.split())) > max_length:
         from fleetward.services.iam.errors import LimitExceeded
 
         raise LimitExceeded(f"Maximum policy size of {max_length} bytes exceeded for {name or 'policy'}.")
     try:
+        if kind is PolicyKind.IDENTITY or trust:
+            check_iam_document(text, trust=trust)
         return compile_policy(text, kind=kind, name=name)
     except MalformedPolicyError as e:
         raise MalformedPolicyDocument(e.message) from e
