@@ -205,7 +205,7 @@ def test_errors_as_aws(server: Server) -> None:
     assert err(kms.decrypt, CiphertextBlob=bytes(tampered), EncryptionContext={"k": "v"})[0] == (
         "InvalidCiphertextException"
     )
-    assert err(kms.create_key, KeySpec="RSA_2048")[0] == "UnsupportedOperationException"
+    assert err(kms.create_key, KeySpec="SM2", KeyUsage="SIGN_VERIFY")[0] == "UnsupportedOperationException"
     assert err(kms.generate_data_key, KeyId=arn)[0] == "ValidationException"
     dk = kms.generate_data_key(KeyId=arn, KeySpec="AES_256", EncryptionContext={"a": "b"})
     assert len(dk["Plaintext"]) == 32

@@ -1,5 +1,6 @@
-"""No plaintext at rest: a canary written through Encrypt, the data key of GenerateDataKey
-and every backing key appear nowhere in the database, its WAL, the data directory or the log."""
+"""No plaintext at rest: a canary written through Encrypt, the data key of GenerateDataKey,
+every backing key and the private keys / HMAC secrets of asymmetric and HMAC keys appear
+nowhere in the database, its WAL, the data directory or the log."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import base64
 import secrets
 import sqlite3
 from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from fleetward.crypto import kms_blob, seal
 from tests.support.server import Server
@@ -33,6 +37,26 @@ def _scan(paths: list[Path], secrets_: dict[str, bytes]) -> list[str]:
     return found
 
 
+def _private_numbers(backing: dict[str, bytes]) -> dict[str, bytes]:
+    """The secret numbers inside PKCS#8 private keys (RSA d and primes, EC scalar), as bytes."""
+    out: dict[str, bytes] = {}
+    for name, material in backing.items():
+        try:
+            key = serialization.load_der_private_key(material, password=None)
+        except ValueError:
+            continue  # a symmetric backing key or an HMAC secret: watched as is
+        if isinstance(key, rsa.RSAPrivateKey):
+            numbers = key.private_numbers()
+            values = {"d": numbers.d, "p": numbers.p, "q": numbers.q}
+        elif isinstance(key, ec.EllipticCurvePrivateKey):
+            values = {"scalar": key.private_numbers().private_value}
+        else:
+            continue
+        for label, value in values.items():
+            out[f"{name} {label}"] = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return out
+
+
 def test_no_plaintext_at_rest(tmp_path: Path) -> None:
     srv = Server(tmp_path / "canary").start()
     canary = b"CANARY-" + secrets.token_hex(24).encode()
@@ -49,6 +73,12 @@ def test_no_plaintext_at_rest(tmp_path: Path) -> None:
         data_key = kms.generate_data_key(KeyId=key, KeySpec="AES_256")
         kms.rotate_key_on_demand(KeyId=key)
         kms.describe_key(KeyId="alias/aws/ssm")  # the managed key's backing key too
+        rsa_key = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+        kms.sign(KeyId=rsa_key, Message=b"m", SigningAlgorithm="RSASSA_PSS_SHA_256")
+        ec_key = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+        kms.sign(KeyId=ec_key, Message=b"m", SigningAlgorithm="ECDSA_SHA_256")
+        mac_key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
+        kms.generate_mac(KeyId=mac_key, Message=b"m", MacAlgorithm="HMAC_SHA_256")
         files_running = [p for p in srv.data_dir.rglob("*") if p.is_file()]
         assert any(p.name.endswith("-wal") for p in files_running)
         db = srv.data_dir / "fleetward.db"
@@ -59,8 +89,13 @@ def test_no_plaintext_at_rest(tmp_path: Path) -> None:
             f"backing key {arn} v{v}": ring.unwrap(bytes(w), kms_blob.backing_key_aad(arn, v))
             for arn, v, w in rows
         }
-        assert len(backing) == 3
-        watched = {"canary": canary, "data key": data_key["Plaintext"], **backing}
+        assert len(backing) == 6
+        watched = {
+            "canary": canary,
+            "data key": data_key["Plaintext"],
+            **backing,
+            **_private_numbers(backing),
+        }
         assert _scan(files_running, watched) == []
     finally:
         srv.stop()

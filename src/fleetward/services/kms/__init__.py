@@ -10,7 +10,7 @@ from __future__ import annotations
 from fleetward.services.context import ServiceEnv
 from fleetward.services.kms.rewrap import KMS_WRAPPED_COLUMNS
 
-MODULES = ("keys", "rotation", "aliases", "crypto_ops", "policies", "tags", "grants")
+MODULES = ("keys", "rotation", "aliases", "crypto_ops", "policies", "tags", "grants", "asymmetric")
 
 # Root-wrapped values this package stores (see rewrap.py; rotate-root rewraps them).
 WRAPPED_COLUMNS = KMS_WRAPPED_COLUMNS

@@ -60,6 +60,12 @@ def _check_target(key: KeyRecord) -> None:
         raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
 
 
+def _kind(key: KeyRecord) -> str:
+    if key.symmetric:
+        return "symmetric"
+    return "HMAC" if key.key_spec.startswith("HMAC_") else "asymmetric"
+
+
 async def _alias_row(ctx: CallContext, name: str) -> Any:
     return await ctx.conn.fetchone(
         "SELECT name, key_id, created, updated FROM kms_aliases"
@@ -129,13 +135,24 @@ async def _authz_update(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
 
 @operation("kms", "UpdateAlias", authorize=_authz_update)
 async def update_alias(ctx: CallContext, req: dict[str, Any]) -> None:
-    """UpdateAlias: point an existing alias at another key."""
+    """UpdateAlias: point an existing alias at another key of the same type and key usage.
+
+    ValidationException when the new key differs in type (symmetric, asymmetric,
+    HMAC) or key usage from the current one, as AWS requires.
+    """
     name = req["AliasName"]
     _check_name(name)
     key = await resolve(ctx, req["TargetKeyId"], allow_alias=False)
     _check_target(key)
-    if await _alias_row(ctx, name) is None:
+    row = await _alias_row(ctx, name)
+    if row is None:
         raise NotFoundException(f"Alias {alias_arn(ctx.region, ctx.account, name)} is not found.")
+    current = await engine(ctx).get(ctx.conn, row["key_id"])
+    if current is not None and (_kind(current), current.key_usage) != (_kind(key), key.key_usage):
+        raise ValidationException(
+            f"{alias_arn(ctx.region, ctx.account, name)} points to a {_kind(current)} {current.key_usage} key;"
+            f" it can only be updated to a key of the same type and key usage, not {_kind(key)} {key.key_usage}."
+        )
     await ctx.conn.execute(
         "UPDATE kms_aliases SET key_id = ?, updated = ? WHERE account = ? AND region = ? AND name = ?",
         key.key_id,

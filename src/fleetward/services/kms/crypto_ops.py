@@ -1,5 +1,8 @@
 """KMS cryptographic operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey(WithoutPlaintext), GenerateRandom.
 
+Encrypt / Decrypt / ReEncrypt also take RSA ENCRYPT_DECRYPT keys (``asymmetric.py``);
+data keys come from symmetric keys only.
+
 All are read-only calls (as CloudTrail marks them): nothing is stored, in
 particular no plaintext and no data key.
 """
@@ -12,6 +15,7 @@ from typing import Any
 from fleetward.protocol.errors import ValidationException
 from fleetward.protocol.registry import Check, operation
 from fleetward.services.context import CallContext
+from fleetward.services.kms.asymmetric import rsa_decrypt, rsa_encrypt
 from fleetward.services.kms.common import engine, key_scoped, resolve
 from fleetward.services.kms.errors import (
     DryRunOperationException,
@@ -51,12 +55,17 @@ def _blob(req: dict[str, Any]) -> bytes:
 
 
 async def _source_key(ctx: CallContext, blob: bytes, key_id: str | None) -> KeyRecord:
-    """The key a blob was made under; IncorrectKeyException if ``key_id`` names another."""
-    key = await engine(ctx).key_of_blob(ctx.conn, blob)
+    """The key a ciphertext was made under; IncorrectKeyException if ``key_id`` names another.
+
+    An RSA ciphertext carries no key id: the request names the key.
+    """
     if key_id:
         named = await resolve(ctx, key_id)
-        if named.key_id != key.key_id:
-            raise IncorrectKeyException()
+        if not named.symmetric:
+            return named
+    key = await engine(ctx).key_of_blob(ctx.conn, blob)
+    if key_id and named.key_id != key.key_id:
+        raise IncorrectKeyException()
     return key
 
 
@@ -67,10 +76,20 @@ async def _source_key(ctx: CallContext, blob: bytes, key_id: str | None) -> KeyR
     authorize=key_scoped("kms:Encrypt", context_field="EncryptionContext"),
 )
 async def encrypt(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    """Encrypt up to 4 KB; DisabledException / KMSInvalidStateException unless enabled."""
-    algorithm = _algorithm(req)
+    """Encrypt up to 4 KB (symmetric) or what RSAES-OAEP fits (RSA ENCRYPT_DECRYPT keys).
+
+    DisabledException / KMSInvalidStateException unless enabled,
+    InvalidKeyUsageException for a key that does not encrypt.
+    """
     key = await resolve(ctx, req["KeyId"])
     context = req.get("EncryptionContext") or {}
+    if not key.symmetric:
+        blob, algorithm = await rsa_encrypt(
+            ctx, key, req["Plaintext"], req.get("EncryptionAlgorithm"), context
+        )
+        _dry_run(req)
+        return {"CiphertextBlob": blob, "KeyId": key.arn, "EncryptionAlgorithm": algorithm}
+    algorithm = _algorithm(req)
     _dry_run(req)
     blob = await engine(ctx).encrypt(ctx.conn, key, req["Plaintext"], context)
     return {"CiphertextBlob": blob, "KeyId": key.arn, "EncryptionAlgorithm": algorithm}
@@ -86,16 +105,28 @@ async def _authz_decrypt(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
     ]
 
 
+async def _open(
+    ctx: CallContext, key: KeyRecord, blob: bytes, context: dict[str, str], algorithm: str | None, op: str
+) -> tuple[bytes, str]:
+    """Plaintext and algorithm of a ciphertext made under ``key`` (symmetric or RSA)."""
+    if not key.symmetric:
+        return await rsa_decrypt(ctx, key, blob, algorithm, context, op)
+    chosen = _algorithm({"EncryptionAlgorithm": algorithm})
+    return await engine(ctx).decrypt(ctx.conn, key, blob, context), chosen
+
+
 @operation("kms", "Decrypt", read_only=True, authorize=_authz_decrypt)
 async def decrypt(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    """Decrypt; works without KeyId (from the blob's header), IncorrectKeyException on mismatch,
-    InvalidCiphertextException on any tampering or a different encryption context."""
-    algorithm = _algorithm(req)
+    """Decrypt; works without KeyId (from the blob's header) except for RSA ciphertexts,
+    IncorrectKeyException on mismatch, InvalidCiphertextException on any tampering or a
+    different encryption context."""
     if req.get("Recipient"):
         raise UnsupportedOperationException("Recipient (Nitro Enclaves) is not supported.")
     key = await _source_key(ctx, _blob(req), req.get("KeyId"))
     context = req.get("EncryptionContext") or {}
-    plaintext = await engine(ctx).decrypt(ctx.conn, key, _blob(req), context)
+    plaintext, algorithm = await _open(
+        ctx, key, _blob(req), context, req.get("EncryptionAlgorithm"), "Decrypt"
+    )
     _dry_run(req)
     return {"KeyId": key.arn, "Plaintext": plaintext, "EncryptionAlgorithm": algorithm}
 
@@ -125,14 +156,26 @@ async def _authz_reencrypt(ctx: CallContext, req: dict[str, Any]) -> list[Check]
 
 @operation("kms", "ReEncrypt", read_only=True, authorize=_authz_reencrypt)
 async def re_encrypt(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    """Decrypt under the source key and context, encrypt under the destination's."""
-    source_alg = _algorithm(req, "SourceEncryptionAlgorithm")
-    dest_alg = _algorithm(req, "DestinationEncryptionAlgorithm")
+    """Decrypt under the source key and context, encrypt under the destination's (symmetric or RSA)."""
     svc = engine(ctx)
     source = await _source_key(ctx, _blob(req), req.get("SourceKeyId"))
     dest = await resolve(ctx, req["DestinationKeyId"])
-    plaintext = await svc.decrypt(ctx.conn, source, _blob(req), req.get("SourceEncryptionContext") or {})
-    blob = await svc.encrypt(ctx.conn, dest, plaintext, req.get("DestinationEncryptionContext") or {})
+    plaintext, source_alg = await _open(
+        ctx,
+        source,
+        _blob(req),
+        req.get("SourceEncryptionContext") or {},
+        req.get("SourceEncryptionAlgorithm"),
+        "ReEncrypt",
+    )
+    dest_context = req.get("DestinationEncryptionContext") or {}
+    if dest.symmetric:
+        dest_alg = _algorithm(req, "DestinationEncryptionAlgorithm")
+        blob = await svc.encrypt(ctx.conn, dest, plaintext, dest_context)
+    else:
+        blob, dest_alg = await rsa_encrypt(
+            ctx, dest, plaintext, req.get("DestinationEncryptionAlgorithm"), dest_context, "ReEncrypt"
+        )
     _dry_run(req)
     return {
         "CiphertextBlob": blob,

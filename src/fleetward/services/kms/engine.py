@@ -7,9 +7,10 @@ transaction of its own, with one exception: the AWS managed key
 there is one, otherwise in a short write transaction of its own (a read-only
 call holds no write lock, so this cannot deadlock).
 
-Backing keys are 32 random bytes, stored only wrapped by the root keyring
-with ``kms_blob.backing_key_aad(key ARN, version)``; unwrapped ones are kept
-in a bounded in-memory cache.
+Backing keys are 32 random bytes (SYMMETRIC_DEFAULT keys) or the key material
+of asymmetric and HMAC keys (``crypto.kms_keys``), stored only wrapped by the
+root keyring with ``kms_blob.backing_key_aad(key ARN, version)``; unwrapped
+ones are kept in a bounded in-memory cache.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fleetward.audit.record import build_record
-from fleetward.crypto import kms_blob
+from fleetward.crypto import kms_blob, kms_keys
 from fleetward.crypto.errors import CryptoError
 from fleetward.crypto.keyring import Keyring
 from fleetward.iam.policy import CompiledPolicy
@@ -47,6 +48,7 @@ from fleetward.services.kms.model import (
     KeyRecord,
     KeyState,
     require_usable,
+    require_usage,
 )
 from fleetward.storage.db import Conn
 
@@ -166,7 +168,10 @@ class KeyService:
     async def _add_version(
         self, conn: Conn, key: KeyRecord, version: int, now: float, rotation_type: str | None
     ) -> None:
-        material = os.urandom(32)
+        if key.key_spec == SYMMETRIC_DEFAULT:
+            material = os.urandom(32)
+        else:  # RSA generation takes a while: off the event loop
+            material = await asyncio.to_thread(kms_keys.generate, key.key_spec)
         wrapped = self.keyring.wrap(material, kms_blob.backing_key_aad(key.arn, version))
         await conn.execute(
             "INSERT INTO kms_key_versions (key_id, version, key_arn, wrapped, created, rotation_type)"
@@ -272,8 +277,13 @@ class KeyService:
         tags: Sequence[tuple[str, str]] = (),
         manager: KeyManager = KeyManager.CUSTOMER,
         key_id: str | None = None,
+        key_spec: str = SYMMETRIC_DEFAULT,
+        key_usage: str = ENCRYPT_DECRYPT,
     ) -> KeyRecord:
-        """Insert a new enabled SYMMETRIC_DEFAULT key with backing-key version 1."""
+        """Insert a new enabled key with key-material version 1 (wrapped by the root keyring).
+
+        ``key_spec`` / ``key_usage`` must be a combination CreateKey accepted.
+        """
         kid = key_id or str(uuid.uuid4())
         managed = manager is KeyManager.AWS
         key = KeyRecord(
@@ -282,8 +292,8 @@ class KeyService:
             region=region,
             arn=key_arn(region, account, kid),
             description=description,
-            key_usage=ENCRYPT_DECRYPT,
-            key_spec=SYMMETRIC_DEFAULT,
+            key_usage=key_usage,
+            key_spec=key_spec,
             key_manager=manager,
             state=KeyState.ENABLED,
             created=float(now),
@@ -430,9 +440,11 @@ class KeyService:
     ) -> bytes:
         """A ciphertext blob of ``plaintext`` under the key's current backing key.
 
-        Raises ``DisabledException`` / ``KMSInvalidStateException`` unless enabled.
+        Raises ``DisabledException`` / ``KMSInvalidStateException`` unless enabled,
+        ``InvalidKeyUsageException`` unless a SYMMETRIC_DEFAULT key.
         """
         require_usable(key)
+        require_usage(key, ENCRYPT_DECRYPT, "this operation", symmetric=True)
         material = await self.backing_key(conn, key, key.current_version)
         if material is None:
             raise KMSInternalException()

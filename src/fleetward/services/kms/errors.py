@@ -18,6 +18,8 @@ Exception tree (all :class:`~fleetward.protocol.errors.AWSError`)::
     DryRunOperationException          DryRun: the request would have succeeded
     InvalidArnException               a grant principal that names no AWS principal
     InvalidGrantTokenException        a grant token fleetward did not issue
+    KMSInvalidSignatureException      Verify: the signature is not valid
+    KMSInvalidMacException            VerifyMac: the MAC is not valid
     KMSInternalException              the root of trust could not open a backing key
 """
 
@@ -37,6 +39,8 @@ __all__ = [
     "InvalidKeyUsageException",
     "InvalidMarkerException",
     "KMSInternalException",
+    "KMSInvalidMacException",
+    "KMSInvalidSignatureException",
     "KMSInvalidStateException",
     "LimitExceededException",
     "MalformedPolicyDocumentException",
@@ -119,3 +123,11 @@ class InvalidArnException(AWSError):
 
 class InvalidGrantTokenException(AWSError):
     default_message = "The grant token is not valid."
+
+
+class KMSInvalidSignatureException(AWSError):
+    default_message = "The signature is not valid for this message, key and signing algorithm."
+
+
+class KMSInvalidMacException(AWSError):
+    default_message = "The MAC is not valid for this message, key and MAC algorithm."

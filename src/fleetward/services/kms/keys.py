@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from fleetward.crypto.kms_keys import HMAC_SPECS
 from fleetward.protocol.errors import ValidationException
 from fleetward.protocol.registry import Check, operation
 from fleetward.services.context import CallContext
@@ -26,7 +27,14 @@ from fleetward.services.kms.errors import (
     UnsupportedOperationException,
 )
 from fleetward.services.kms.keypolicy import LOCKOUT_MESSAGE, compile_key_policy, would_lock_out
-from fleetward.services.kms.model import DAY, ENCRYPT_DECRYPT, SYMMETRIC_DEFAULT, KeyState
+from fleetward.services.kms.model import (
+    DAY,
+    ENCRYPT_DECRYPT,
+    GENERATE_VERIFY_MAC,
+    SIGN_VERIFY,
+    SYMMETRIC_DEFAULT,
+    KeyState,
+)
 
 MIN_WINDOW, MAX_WINDOW, DEFAULT_WINDOW = 7, 30, 30
 
@@ -39,7 +47,20 @@ async def _authz_create(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
     return checks
 
 
-def _check_spec(req: dict[str, Any]) -> None:
+# Key usages each key spec may take (KEY_AGREEMENT and SM2 are not provided).
+_USAGES = {
+    SYMMETRIC_DEFAULT: (ENCRYPT_DECRYPT,),
+    **{spec: (ENCRYPT_DECRYPT, SIGN_VERIFY) for spec in ("RSA_2048", "RSA_3072", "RSA_4096")},
+    **{
+        spec: (SIGN_VERIFY,)
+        for spec in ("ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1")
+    },
+    **{spec: (GENERATE_VERIFY_MAC,) for spec in HMAC_SPECS},
+}
+
+
+def _check_spec(req: dict[str, Any]) -> tuple[str, str]:
+    """The (key spec, key usage) a CreateKey asks for, checked as AWS does."""
     spec, legacy = req.get("KeySpec"), req.get("CustomerMasterKeySpec")
     if spec and legacy:
         raise ValidationException(
@@ -47,13 +68,13 @@ def _check_spec(req: dict[str, Any]) -> None:
             "CustomerMasterKeySpec parameter is deprecated. Use KeySpec parameter instead."
         )
     chosen = spec or legacy or SYMMETRIC_DEFAULT
-    if chosen != SYMMETRIC_DEFAULT:
-        raise UnsupportedOperationException(
-            f"KeySpec {chosen} is not supported: fleetward provides SYMMETRIC_DEFAULT keys only."
-        )
     usage = req.get("KeyUsage") or ENCRYPT_DECRYPT
-    if usage != ENCRYPT_DECRYPT:
-        raise ValidationException(f"KeyUsage {usage} is not compatible with KeySpec {SYMMETRIC_DEFAULT}.")
+    if chosen not in _USAGES:
+        raise UnsupportedOperationException(f"KeySpec {chosen} is not supported by fleetward.")
+    if usage == "KEY_AGREEMENT" and chosen.startswith("ECC_NIST"):
+        raise UnsupportedOperationException("KeyUsage KEY_AGREEMENT is not supported by fleetward.")
+    if usage not in _USAGES[chosen]:
+        raise ValidationException(f"KeyUsage {usage} is not compatible with KeySpec {chosen}.")
     if (req.get("Origin") or "AWS_KMS") != "AWS_KMS":
         raise UnsupportedOperationException(
             f"Origin {req['Origin']} is not supported: fleetward generates key material (AWS_KMS)."
@@ -62,17 +83,19 @@ def _check_spec(req: dict[str, Any]) -> None:
         raise UnsupportedOperationException("Custom key stores are not supported by fleetward.")
     if req.get("MultiRegion"):
         raise UnsupportedOperationException("Multi-Region keys are not supported by fleetward.")
+    return chosen, usage
 
 
 @operation("kms", "CreateKey", authorize=_authz_create)
 async def create_key(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    """CreateKey: a SYMMETRIC_DEFAULT key with the given or the default key policy.
+    """CreateKey: a symmetric, RSA, ECC or HMAC key with the given or the default key policy.
 
-    Raises UnsupportedOperationException (other key specs, origins, stores),
+    Raises ValidationException (a key usage the spec does not allow),
+    UnsupportedOperationException (SM2, KEY_AGREEMENT, other origins, stores, Multi-Region),
     MalformedPolicyDocumentException (bad policy, or one locking the caller out
     without BypassPolicyLockoutSafetyCheck), TagException.
     """
-    _check_spec(req)
+    spec, usage = _check_spec(req)
     kid = str(uuid.uuid4())
     policy = req.get("Policy")
     if policy is not None:
@@ -92,6 +115,8 @@ async def create_key(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
         policy=policy,
         tags=tags,
         key_id=kid,
+        key_spec=spec,
+        key_usage=usage,
     )
     ctx.resources = [{"ARN": key.arn, "type": "AWS::KMS::Key"}]
     return {"KeyMetadata": key.metadata()}

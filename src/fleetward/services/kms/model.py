@@ -7,7 +7,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from fleetward.services.kms.errors import DisabledException, KMSInvalidStateException
+from fleetward.crypto.kms_keys import ENCRYPTION_ALGORITHMS, MAC_ALGORITHMS, SIGNING_ALGORITHMS
+from fleetward.services.kms.errors import (
+    DisabledException,
+    InvalidKeyUsageException,
+    KMSInvalidStateException,
+)
 
 __all__ = [
     "DEFAULT_ROTATION_DAYS",
@@ -15,12 +20,15 @@ __all__ = [
     "KeyRecord",
     "KeyState",
     "require_usable",
+    "require_usage",
     "transition",
 ]
 
 DEFAULT_ROTATION_DAYS = 365
 SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
 ENCRYPT_DECRYPT = "ENCRYPT_DECRYPT"
+SIGN_VERIFY = "SIGN_VERIFY"
+GENERATE_VERIFY_MAC = "GENERATE_VERIFY_MAC"
 DAY = 86400.0
 
 
@@ -95,6 +103,21 @@ class KeyRecord:
         """This key moved to ``target`` (see :func:`transition`)."""
         return replace(self, state=transition(self, target))
 
+    @property
+    def symmetric(self) -> bool:
+        """A SYMMETRIC_DEFAULT key (ciphertext blobs, data keys, rotation)."""
+        return self.key_spec == SYMMETRIC_DEFAULT
+
+    def algorithms(self) -> dict[str, list[str]]:
+        """``EncryptionAlgorithms`` / ``SigningAlgorithms`` / ``MacAlgorithms`` of the key, by usage."""
+        if self.symmetric:
+            return {"EncryptionAlgorithms": [SYMMETRIC_DEFAULT]}
+        if self.key_usage == ENCRYPT_DECRYPT:
+            return {"EncryptionAlgorithms": list(ENCRYPTION_ALGORITHMS[self.key_spec])}
+        if self.key_usage == SIGN_VERIFY:
+            return {"SigningAlgorithms": list(SIGNING_ALGORITHMS[self.key_spec])}
+        return {"MacAlgorithms": [MAC_ALGORITHMS[self.key_spec]]}
+
     def metadata(self) -> dict[str, Any]:
         """``KeyMetadata`` as AWS returns it."""
         meta: dict[str, Any] = {
@@ -110,8 +133,8 @@ class KeyRecord:
             "KeyManager": str(self.key_manager),
             "CustomerMasterKeySpec": self.key_spec,
             "KeySpec": self.key_spec,
-            "EncryptionAlgorithms": [SYMMETRIC_DEFAULT],
             "MultiRegion": False,
+            **self.algorithms(),
         }
         if self.state is KeyState.PENDING_DELETION and self.deletion_date is not None:
             meta["DeletionDate"] = _dt(self.deletion_date)
@@ -150,3 +173,12 @@ def require_usable(key: KeyRecord) -> None:
     if key.state is KeyState.DISABLED:
         raise DisabledException(f"{key.arn} is disabled.")
     raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
+
+
+def require_usage(key: KeyRecord, usage: str, operation: str, *, symmetric: bool | None = None) -> None:
+    """Raise ``InvalidKeyUsageException`` unless ``key`` has ``usage`` (and, when given, is
+    or is not a SYMMETRIC_DEFAULT key) as ``operation`` needs."""
+    if key.key_usage != usage or (symmetric is not None and key.symmetric is not symmetric):
+        raise InvalidKeyUsageException(
+            f"{key.arn} key usage is {key.key_usage} ({key.key_spec}), which is not valid for {operation}."
+        )

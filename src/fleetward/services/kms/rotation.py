@@ -14,8 +14,8 @@ from typing import Any
 from fleetward.protocol.registry import operation
 from fleetward.services.context import CallContext
 from fleetward.services.kms.common import engine, key_scoped, page, require_customer_managed, resolve
-from fleetward.services.kms.errors import LimitExceededException
-from fleetward.services.kms.model import DAY, DEFAULT_ROTATION_DAYS, require_usable
+from fleetward.services.kms.errors import LimitExceededException, UnsupportedOperationException
+from fleetward.services.kms.model import DAY, DEFAULT_ROTATION_DAYS, KeyRecord, require_usable
 
 MAX_ON_DEMAND = 10
 
@@ -24,11 +24,21 @@ def _dt(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
+def _rotatable(key: KeyRecord, operation: str) -> None:
+    """Only symmetric encryption keys rotate (UnsupportedOperationException, as AWS)."""
+    if not key.symmetric:
+        raise UnsupportedOperationException(
+            f"{key.arn} has key spec {key.key_spec}: {operation} is supported only on symmetric"
+            " encryption KMS keys."
+        )
+
+
 @operation("kms", "EnableKeyRotation", authorize=key_scoped("kms:EnableKeyRotation", allow_alias=False))
 async def enable_key_rotation(ctx: CallContext, req: dict[str, Any]) -> None:
     """Rotate every RotationPeriodInDays (90..2560, default 365) from now on."""
     key = await resolve(ctx, req["KeyId"], allow_alias=False)
     require_customer_managed(key, "EnableKeyRotation")
+    _rotatable(key, "EnableKeyRotation")
     require_usable(key)
     period = req.get("RotationPeriodInDays") or DEFAULT_ROTATION_DAYS
     updated = replace(
@@ -45,6 +55,7 @@ async def enable_key_rotation(ctx: CallContext, req: dict[str, Any]) -> None:
 async def disable_key_rotation(ctx: CallContext, req: dict[str, Any]) -> None:
     key = await resolve(ctx, req["KeyId"], allow_alias=False)
     require_customer_managed(key, "DisableKeyRotation")
+    _rotatable(key, "DisableKeyRotation")
     require_usable(key)
     await engine(ctx).save_state(ctx.conn, replace(key, rotation_enabled=False, next_rotation=None))
     return None
@@ -71,6 +82,7 @@ async def rotate_key_on_demand(ctx: CallContext, req: dict[str, Any]) -> dict[st
     """Rotate now (at most 10 times per key); DisabledException / KMSInvalidStateException."""
     key = await resolve(ctx, req["KeyId"], allow_alias=False)
     require_customer_managed(key, "RotateKeyOnDemand")
+    _rotatable(key, "RotateKeyOnDemand")
     require_usable(key)
     row = await ctx.conn.fetchone(
         "SELECT COUNT(*) AS n FROM kms_key_versions WHERE key_id = ? AND rotation_type = ?",
