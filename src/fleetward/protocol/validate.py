@@ -240,14 +240,48 @@ def _compile_number(shape: Shape) -> Reader:
     return read_number
 
 
+_SCALARS = frozenset({"string", "integer", "long", "float", "double", "blob"})
+
+
+def member_constraints(shape: Shape) -> str | None:
+    """AWS's summary of a scalar member's constraints, as it reports a bad
+    element of a list or map: ``[Member must have length less than or equal
+    to 100, Member must have length greater than or equal to 1]`` (maximum
+    first, then minimum, pattern, enum). None for a shape without any."""
+    if shape.type_name not in _SCALARS:
+        return None
+    m = shape.metadata
+    what = "value" if shape.type_name in ("integer", "long", "float", "double") else "length"
+    rules = []
+    if m.get("max") is not None:
+        rules.append(f"Member must have {what} less than or equal to {m['max']}")
+    if m.get("min") is not None:
+        rules.append(f"Member must have {what} greater than or equal to {m['min']}")
+    if m.get("pattern"):
+        rules.append(f"Member must satisfy regular expression pattern: {m['pattern']}")
+    if shape.type_name == "string" and shape.enum:
+        rules.append(f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
+    return "[" + ", ".join(rules) + "]" if rules else None
+
+
 def _compile_list(shape: Shape) -> Reader:
     item = reader_for(shape.member)
+    # A scalar element that fails is reported once, on the whole list, with
+    # every rule of the element shape (as AWS does); a structure element's
+    # failures keep their own paths (``filters.1.member.key``).
+    summary = member_constraints(shape.member)
 
     def read_list(v: Any, p: str, e: list[str]) -> Any:
         if not isinstance(v, list):
             raise _type_error(shape, v, p)
         _check_len(shape, v, len(v), p, e)
-        return [item(x, f"{p}.{i}.member", e) for i, x in enumerate(v, 1)]
+        if summary is None:
+            return [item(x, f"{p}.{i}.member", e) for i, x in enumerate(v, 1)]
+        mine: list[str] = []
+        out = [item(x, f"{p}.{i}.member", mine) for i, x in enumerate(v, 1)]
+        if mine:
+            _fail(e, shape.member, v, p, f"Member must satisfy constraint: {summary}")
+        return out
 
     return read_list
 
@@ -255,14 +289,23 @@ def _compile_list(shape: Shape) -> Reader:
 def _compile_map(shape: Shape) -> Reader:
     key_r = reader_for(shape.key)
     val_r = reader_for(shape.value)
+    key_summary = member_constraints(shape.key)
+    val_summary = member_constraints(shape.value)
 
     def read_map(v: Any, p: str, e: list[str]) -> Any:
         if not isinstance(v, dict):
             raise _type_error(shape, v, p)
         _check_len(shape, v, len(v), p, e)
         out = {}
+        bad_keys: list[str] = []
+        bad_values: list[str] = []
         for k, x in v.items():
-            out[key_r(k, f"{p}.key", e)] = val_r(x, f"{p}.{k}.member", e)
+            key = key_r(k, f"{p}.key", bad_keys if key_summary else e)
+            out[key] = val_r(x, f"{p}.{k}.member", bad_values if val_summary else e)
+        if bad_keys:
+            _fail(e, shape.key, v, p, f"Map keys must satisfy constraint: {key_summary}")
+        if bad_values:
+            _fail(e, shape.value, v, p, f"Map value must satisfy constraint: {val_summary}")
         return out
 
     return read_map

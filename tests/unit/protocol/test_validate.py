@@ -224,3 +224,44 @@ def test_java_patterns(pattern: str, good: str, bad: str) -> None:
     assert rx is not None
     assert rx.fullmatch(good)
     assert rx.fullmatch(bad) is None
+
+
+def test_bad_scalar_list_element_is_reported_once_on_the_list() -> None:
+    long = "a" * 101
+    assert message(ssm, "LabelParameterVersion", {"Name": "p", "Labels": [long, "ok", long]}) == (
+        f"1 validation error detected: Value '[{long}, ok, {long}]' at 'labels' failed to satisfy "
+        "constraint: Member must satisfy constraint: [Member must have length less than or equal to 100, "
+        "Member must have length greater than or equal to 1]"
+    )
+
+
+def test_bad_element_inside_a_structure_list_keeps_its_paths() -> None:
+    got = message(
+        ssm,
+        "DescribeParameters",
+        {"ParameterFilters": [{"Key": "Name", "Values": ["t" * 1025]}, {"Key": "Name", "Option": "o" * 11}]},
+    )
+    assert got == (
+        "2 validation errors detected: "
+        f"Value '[{'t' * 1025}]' at 'parameterFilters.1.member.values' failed to satisfy constraint: "
+        "Member must satisfy constraint: [Member must have length less than or equal to 1024, "
+        "Member must have length greater than or equal to 1]; "
+        f"Value '{'o' * 11}' at 'parameterFilters.2.member.option' failed to satisfy constraint: "
+        "Member must have length less than or equal to 10"
+    )
+
+
+def test_bad_map_key_and_value_are_reported_on_the_map() -> None:
+    op = operation_model("logs", "CreateLogGroup")
+    body = {"logGroupName": "g", "tags": {"": "v", "k": "x" * 257}}
+    got = message(jsonproto.parse_request, op, json.dumps(body).encode())
+    assert got.startswith("2 validation errors detected: ")
+    assert "Value '{=v, k=" in got
+    assert (
+        "at 'tags' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: "
+        in got
+    )
+    assert (
+        "at 'tags' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 256"
+        in got
+    )
