@@ -54,7 +54,9 @@ def render_value(value: Any) -> str:
 
 
 def _fail(errors: list[str], shape: Shape, value: Any, path: str, rule: str) -> None:
-    if shape.serialization.get("sensitive") or shape.metadata.get("sensitive"):
+    # Sensitive members are never echoed; nor are blobs, which AWS's
+    # messages show without a value ("Value at 'signature' failed ...").
+    if shape.type_name == "blob" or shape.serialization.get("sensitive") or shape.metadata.get("sensitive"):
         errors.append(f"Value at '{path}' failed to satisfy constraint: {rule}")
     else:
         errors.append(f"Value '{render_value(value)}' at '{path}' failed to satisfy constraint: {rule}")

@@ -265,3 +265,15 @@ def test_bad_map_key_and_value_are_reported_on_the_map() -> None:
         "at 'tags' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 256"
         in got
     )
+
+
+def test_blob_values_are_not_echoed() -> None:
+    got = message(
+        kms,
+        "Verify",
+        {"KeyId": "k", "Message": "eA==", "Signature": "", "SigningAlgorithm": "RSASSA_PSS_SHA_256"},
+    )
+    assert got == (
+        "1 validation error detected: Value at 'signature' failed to satisfy constraint: "
+        "Member must have length greater than or equal to 1"
+    )
