@@ -4,7 +4,9 @@ policy tags and usage, with IAM's error codes and messages."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import botocore.exceptions
@@ -328,3 +330,46 @@ def test_policy_documents_get_iams_write_time_checks(server: Server) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.get_role(RoleName=role)
     assert _err(e)[0] == "NoSuchEntity"
+
+
+def _eventually(check: Any) -> Any:
+    for _ in range(50):
+        got = check()
+        if got:
+            return got
+        time.sleep(0.1)
+    return check()
+
+
+def test_access_key_and_role_last_used(server: Server) -> None:
+    iam = server.client("iam")
+    name, creds = _user_with_key(
+        server, ALLOW_GET, _doc({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"})
+    )
+    fresh = iam.get_access_key_last_used(AccessKeyId=creds[0])
+    assert fresh["UserName"] == name
+    assert fresh["AccessKeyLastUsed"] == {"ServiceName": "N/A", "Region": "N/A"}
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_access_key_last_used(AccessKeyId="AKIAIOSFODNN7EXAMPLE")
+    assert _err(e) == ("NoSuchEntity", "The Access Key with id AKIAIOSFODNN7EXAMPLE cannot be found.")
+    before = datetime.now(UTC).replace(microsecond=0)
+    server.client("iam", creds).get_user()
+    used = _eventually(
+        lambda: (
+            "LastUsedDate" in (u := iam.get_access_key_last_used(AccessKeyId=creds[0])["AccessKeyLastUsed"])
+            and u
+        )
+    )
+    assert used["ServiceName"] == "iam" and used["Region"] == "us-east-1"
+    assert used["LastUsedDate"] >= before
+    # Roles: GetRole reports the last use of the role's session credentials.
+    user_arn = iam.get_user(UserName=name)["User"]["Arn"]
+    trust = _doc({"Effect": "Allow", "Principal": {"AWS": user_arn}, "Action": "sts:AssumeRole"})
+    role = _name("r")
+    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    assert iam.get_role(RoleName=role)["Role"]["RoleLastUsed"] == {}
+    c = server.client("sts", creds).assume_role(RoleArn=role_arn, RoleSessionName="s1")["Credentials"]
+    server.client("sts", (c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])).get_caller_identity()
+    last = _eventually(lambda: iam.get_role(RoleName=role)["Role"]["RoleLastUsed"])
+    assert last["Region"] == "us-east-1" and last["LastUsedDate"] >= before
+    assert all("RoleLastUsed" not in r for r in iam.list_roles()["Roles"])

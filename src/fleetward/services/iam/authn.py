@@ -23,6 +23,7 @@ from fleetward.protocol.errors import (
     UnrecognizedClientException,
 )
 from fleetward.services.iam.directory import Directory, token_hash
+from fleetward.services.iam.last_used import LastUsed
 
 __all__ = ["JSON_SKEW", "QUERY_SKEW", "Authenticator"]
 
@@ -49,6 +50,7 @@ class Authenticator:
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
         self.signing_keys = SigningKeyCache(4096)
+        self.last_used = LastUsed(directory.env)
 
     async def authenticate(self, req: HttpRequest, auth: SigV4Auth, call: Any) -> Principal:
         cred = await self.directory.credential(auth.access_key)
@@ -85,4 +87,5 @@ class Authenticator:
         ):
             # GetSessionToken credentials without MFA cannot call IAM (AWS answers as for a bad token).
             raise UnrecognizedClientException()
+        self.last_used.note(principal, service, call.region, now)
         return principal

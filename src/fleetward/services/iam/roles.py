@@ -66,7 +66,14 @@ async def create_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
 @operation("iam", "GetRole", read_only=True, authorize=authz_entity("GetRole", ROLE))
 async def get_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     row = await entity_row(ctx.conn, ROLE, ctx.account, req["RoleName"])
-    return {"Role": store.role_out(row)}
+    role = store.role_out(row)
+    # GetRole alone reports the last use (an empty structure for a role never used).
+    role["RoleLastUsed"] = (
+        {"LastUsedDate": store.dt(row["last_used"]), "Region": row["last_used_region"]}
+        if row["last_used"] is not None
+        else {}
+    )
+    return {"Role": role}
 
 
 @operation("iam", "ListRoles", read_only=True, authorize=authz_entity("ListRoles", ROLE))

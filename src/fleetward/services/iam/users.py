@@ -217,14 +217,32 @@ async def delete_access_key(ctx: CallContext, req: dict[str, Any]) -> dict[str, 
     return {}
 
 
-@operation("iam", "GetAccessKeyLastUsed", read_only=True)
-async def get_access_key_last_used(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+async def _authz_key_last_used(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
+    """iam:GetAccessKeyLastUsed on the key's user (``*`` for a key of no user here)."""
     row = await ctx.conn.fetchone(
-        "SELECT u.name FROM iam_access_keys k JOIN iam_users u ON u.id = k.user_id"
+        "SELECT u.path, u.name FROM iam_access_keys k JOIN iam_users u ON u.id = k.user_id"
+        " WHERE k.access_key_id = ? AND k.account = ?",
+        req["AccessKeyId"],
+        ctx.account,
+    )
+    arn = store.entity_arn(ctx.account, "user", row[0], row[1]) if row is not None else "*"
+    return [Check("iam:GetAccessKeyLastUsed", arn, resource_type=USER.resource_type)]
+
+
+@operation("iam", "GetAccessKeyLastUsed", read_only=True, authorize=_authz_key_last_used)
+async def get_access_key_last_used(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """The key's user and when, with which service and in which region the key was last
+    used (``N/A`` and no date when never used). NoSuchEntity for an unknown key."""
+    row = await ctx.conn.fetchone(
+        "SELECT u.name, k.last_used, k.last_used_service, k.last_used_region"
+        " FROM iam_access_keys k JOIN iam_users u ON u.id = k.user_id"
         " WHERE k.access_key_id = ? AND k.account = ?",
         req["AccessKeyId"],
         ctx.account,
     )
     if row is None:
         raise NoSuchEntity(f"The Access Key with id {req['AccessKeyId']} cannot be found.")
-    return {"UserName": row[0], "AccessKeyLastUsed": {"ServiceName": "N/A", "Region": "N/A"}}
+    if row[1] is None:
+        return {"UserName": row[0], "AccessKeyLastUsed": {"ServiceName": "N/A", "Region": "N/A"}}
+    used = {"LastUsedDate": store.dt(row[1]), "ServiceName": row[2], "Region": row[3]}
+    return {"UserName": row[0], "AccessKeyLastUsed": used}
