@@ -16,7 +16,9 @@ them, each block runs in its own SAVEPOINT (a failing one rolls back alone),
 and the last of the batch commits; every block returns only once its batch
 has committed, so nothing is acknowledged before it is durable. One COMMIT
 (the WAL append of the pages all of them touched) and one hand-over of
-SQLite's write lock between worker processes serve the whole batch.
+SQLite's write lock between worker processes serve the whole batch. SQLite
+hands its lock to whoever asks first after a COMMIT, which is always the
+process that just committed; :class:`_WriteTurns` makes the hand-over fair.
 PostgreSQL: a connection pool; each write transaction takes its own
 connection.
 """
@@ -24,8 +26,12 @@ connection.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import mmap
+import os
 import re
 import sqlite3
+import struct
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -121,6 +127,62 @@ _BATCH_MAX = 64
 _BATCH_SECONDS = 0.005
 
 
+class _WriteTurns:
+    """Fair turns at SQLite's write lock between the processes sharing a database.
+
+    A shared board (``<database>-turns``, one slot per process, claimed with a
+    byte-range lock that the kernel releases when the process dies) where a
+    process that waits for the write lock writes since when it waits. A process
+    about to begin a new batch lets a waiting one go first (for at most
+    :data:`_YIELD_MAX`), so a busy worker cannot starve another one between
+    its back-to-back batches. Without a free slot the process simply takes no
+    part in the turns (the old first-come behaviour).
+    """
+
+    SLOTS = 64
+    _FMT = struct.Struct(f"{SLOTS}d")
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(f"{path}-turns", os.O_RDWR | os.O_CREAT, 0o600)
+        if os.fstat(self._fd).st_size < self._FMT.size:
+            os.ftruncate(self._fd, self._FMT.size)
+        self._board = mmap.mmap(self._fd, self._FMT.size)
+        self.slot: int | None = None
+        for i in range(self.SLOTS):
+            try:  # the lock byte lies past the board: it never blocks its reads and writes
+                fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, self._FMT.size + i)
+            except OSError:
+                continue
+            self.slot = i
+            self.mark(0.0)
+            break
+
+    def mark(self, since: float) -> None:
+        """Say this process waits since ``since`` (``time.monotonic()``), or not at all (0)."""
+        if self.slot is not None:
+            struct.pack_into("d", self._board, self.slot * 8, since)
+
+    def others_waiting(self) -> bool:
+        """Whether another live process has been waiting for the write lock (recently)."""
+        if self.slot is None:
+            return False
+        now = time.monotonic()
+        return any(
+            0.0 < since and now - since < _LOCK_WAIT
+            for i, since in enumerate(self._FMT.unpack_from(self._board))
+            if i != self.slot
+        )
+
+    def close(self) -> None:
+        self.mark(0.0)
+        self._board.close()
+        os.close(self._fd)  # releases the slot's lock
+
+
+# The longest a process about to write lets a waiting one go first.
+_YIELD_MAX = 0.003
+
+
 class SqliteDatabase:
     """SQLite in WAL mode; ``synchronous`` is NORMAL (survives a process
     crash) or FULL (also survives power loss)."""
@@ -139,6 +201,7 @@ class SqliteDatabase:
         self._batch_start = 0.0
         self._w = _SqliteConn(self._writer)
         self._r = _SqliteConn(self._reader)
+        self._turns = _WriteTurns(path)
         self._stop = threading.Event()
         self._checkpointer = threading.Thread(
             target=self._checkpoint_loop, args=(synchronous,), name="sqlite-checkpoint", daemon=True
@@ -171,20 +234,32 @@ class SqliteDatabase:
 
     async def _begin(self) -> None:
         """BEGIN IMMEDIATE without blocking the event loop while another
-        process holds SQLite's write lock: retry with short async sleeps."""
-        delay = 0.0002
+        process holds SQLite's write lock: retry with short async sleeps,
+        after letting a process that is already waiting go first."""
+        start = time.monotonic()
+        while self._turns.others_waiting() and time.monotonic() - start < _YIELD_MAX:
+            await asyncio.sleep(0.0002)
+        delay = 0.0001
         deadline = time.monotonic() + _LOCK_WAIT
-        while True:
-            try:
-                self._writer.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as e:
-                if ("locked" not in str(e) and "busy" not in str(e)) or time.monotonic() > deadline:
+        waiting = False
+        try:
+            while True:
+                try:
+                    self._writer.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as e:
+                    if ("locked" not in str(e) and "busy" not in str(e)) or time.monotonic() > deadline:
+                        raise DatabaseError(str(e)) from e
+                except sqlite3.Error as e:
                     raise DatabaseError(str(e)) from e
-            except sqlite3.Error as e:
-                raise DatabaseError(str(e)) from e
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.001)
+                if not waiting:
+                    self._turns.mark(time.monotonic())
+                    waiting = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.0005)
+        finally:
+            if waiting:
+                self._turns.mark(0.0)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
@@ -258,6 +333,7 @@ class SqliteDatabase:
         self._checkpointer.join(timeout=5)
         self._reader.close()
         self._writer.close()
+        self._turns.close()
 
 
 # ------------------------------------------------------------ PostgreSQL

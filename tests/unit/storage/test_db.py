@@ -430,3 +430,76 @@ async def test_a_block_cancelled_while_queued_does_not_hold_the_batch_open(
     async with db.write() as conn:  # the database is still usable
         await _insert_account(conn, b)
     assert await db.fetchone("SELECT id FROM accounts WHERE id = ?", b) is not None
+
+
+# -- Fair turns at SQLite's write lock between processes -------------------------
+
+_WAITER = """
+import sys, time
+from pathlib import Path
+from fleetward.storage.db import _WriteTurns
+t = _WriteTurns(Path(sys.argv[1]))
+print(t.slot, flush=True)
+for line in sys.stdin:
+    t.mark(time.monotonic() if line.strip() == "wait" else 0.0)
+    print("ok", flush=True)
+"""
+
+
+class _OtherProcess:
+    """Another process on the same database's turn board, driven line by line."""
+
+    def __init__(self, path: Any) -> None:
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _WAITER, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.slot = int(self.proc.stdout.readline())
+
+    def say(self, what: str) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(what + "\n")
+        self.proc.stdin.flush()
+        assert self.proc.stdout.readline().strip() == "ok"
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.communicate()
+
+
+async def test_a_process_about_to_write_lets_a_waiting_process_go_first(tmp_path: Any) -> None:
+    import time
+
+    from fleetward.storage.db import _YIELD_MAX
+
+    path = tmp_path / "turns.db"
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url)
+    db = await open_database(url)
+    assert isinstance(db, SqliteDatabase)
+    other = _OtherProcess(path)
+    try:
+        assert other.slot != db._turns.slot  # each process has its own slot
+        assert not db._turns.others_waiting()
+        other.say("wait")
+        assert db._turns.others_waiting()
+        t0 = time.monotonic()
+        async with db.write() as conn:  # the waiter never takes the lock: we go after the yield
+            await _insert_account(conn, _acct())
+        assert time.monotonic() - t0 >= _YIELD_MAX
+        other.say("done")
+        assert not db._turns.others_waiting()
+        # A dead process's slot is free again (the kernel drops its lock).
+        slot = other.slot
+        other.kill()
+        other = _OtherProcess(path)
+        assert other.slot == slot
+    finally:
+        other.kill()
+        await db.close()
