@@ -4,7 +4,9 @@ Findings name exactly what differs: a digest whose body or signature does
 not verify, a digest missing from the chain, a record changed (hash or
 searchable columns), removed (listed in a digest, gone, and not yet due
 for retention) or inserted (in no digest although older than the chain's
-end, or claiming a digest that does not list it). Records newer than the
+end, or claiming a digest that does not list it). A record is also changed
+when a column LookupEvents searches on (user name, access key, event name,
+resources...) no longer matches the record. Records newer than the
 last digest are reported as the unverified tail, not as findings.
 """
 
@@ -55,11 +57,29 @@ _COLUMNS = (
     ("event_name", "eventName"),
     ("event_source", "eventSource"),
     ("account", "recipientAccountId"),
+    ("region", "awsRegion"),
     ("error_code", "errorCode"),
 )
 
 
-def _column_mismatch(row: Any, text: str) -> str | None:
+def _username(ident: dict[str, Any]) -> str | None:
+    """The user name LookupEvents shows for ``userIdentity`` (as ``record.build_record`` sets it)."""
+    kind = ident.get("type")
+    if kind == "IAMUser":
+        return ident.get("userName") or None
+    if kind == "Root":
+        return "root"
+    if kind == "AssumedRole":  # the session name: arn:aws:sts::<acct>:assumed-role/<role>/<session>
+        return str(ident.get("arn") or "").rsplit("/", 1)[-1] or None
+    return None
+
+
+def _resource_set(items: Any) -> list[tuple[str, str]]:
+    return sorted((str(r.get("type") or ""), str(r.get("ARN") or "")) for r in items or ())
+
+
+def _column_mismatch(row: Any, text: str, resources: list[tuple[str, str]]) -> str | None:
+    """What differs between the searchable columns of ``row`` and the record they index."""
     try:
         rec = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -76,6 +96,10 @@ def _column_mismatch(row: Any, text: str) -> str | None:
         return "column access_key_id differs from the record's userIdentity.accessKeyId"
     if (row["principal_arn"] or None) != (ident.get("arn") or None) and ident.get("type") != "AWSService":
         return "column principal_arn differs from the record's userIdentity.arn"
+    if (row["username"] or None) != _username(ident):
+        return "column username differs from the record's userIdentity"
+    if resources != _resource_set(rec.get("resources")):
+        return "resource rows differ from the record's resources"
     return None
 
 
@@ -161,9 +185,15 @@ async def validate_trail(
     lo = start if start is not None else float("-inf")
     hi = end if end is not None else float("inf")
     rows = await db.fetchall(
-        "SELECT seq, event_id, event_time, event_name, event_source, account, error_code, read_only,"
-        " access_key_id, principal_arn, digest_id, record FROM audit_events ORDER BY seq"
+        "SELECT seq, event_id, event_time, event_name, event_source, account, region, error_code, read_only,"
+        " access_key_id, principal_arn, username, digest_id, record FROM audit_events ORDER BY seq"
     )
+    # The rows LookupEvents searches by ResourceName / ResourceType.
+    resources: dict[str, list[dict[str, str]]] = {}
+    for res in await db.fetchall("SELECT event_id, resource_type, resource_name FROM audit_resources"):
+        resources.setdefault(str(res["event_id"]), []).append(
+            {"type": res["resource_type"], "ARN": res["resource_name"]}
+        )
     present = {int(d["id"]) for d in digests}
     for r in rows:
         seq = int(r["seq"])
@@ -210,7 +240,7 @@ async def validate_trail(
                 digest_id=did,
             )
             continue
-        bad = _column_mismatch(r, text)
+        bad = _column_mismatch(r, text, _resource_set(resources.get(eid)))
         if bad:
             rep.add(
                 "record-changed",

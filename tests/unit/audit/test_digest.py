@@ -5,7 +5,8 @@ import pytest
 from fleetward.audit.digest import close_period, due_end, prune
 from fleetward.audit.validate import validate_trail
 from fleetward.audit.writer import AuditUnavailable, AuditWriter
-from tests.unit.audit.helpers import KEYRING, record, trail_db
+from fleetward.auth.principal import Principal, PrincipalType
+from tests.unit.audit.helpers import ACCT, KEYRING, record, trail_db
 
 T0 = 1_700_000_000.0
 
@@ -52,19 +53,78 @@ async def test_edit_delete_insert_are_named(tmp_path: Path) -> None:
     kinds = {(f.kind, f.seq) for f in rep.findings}
     assert ("record-changed", rows[1][0]) in kinds
     assert ("record-removed", rows[3][0]) in kinds
+    assert ("record-changed", rows[4][0]) in kinds  # the username column LookupEvents searches
     assert ("record-inserted", inserted[0]) in kinds
     assert any(f.event_id == rows[3][1] for f in rep.findings)
     assert not rep.ok
     await db.close()
 
 
-async def test_username_column_edit_is_found(tmp_path: Path) -> None:
+async def test_event_name_column_edit_is_found(tmp_path: Path) -> None:
     db, _ = await _filled(tmp_path, 2)
     await close_period(db, KEYRING, end=T0 + 100, now=T0 + 100)
     async with db.write() as c:
         await c.execute("UPDATE audit_events SET event_name = 'GetParameter' WHERE seq = 1")
     rep = await validate_trail(db, now=T0 + 200)
     assert [f.kind for f in rep.findings] == ["record-changed"]
+    await db.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "what"),
+    [
+        ("UPDATE audit_events SET username = 'bob' WHERE seq = 2", "column username"),
+        ("UPDATE audit_events SET region = 'eu-west-1' WHERE seq = 2", "column region"),
+        (
+            "UPDATE audit_resources SET resource_name = 'arn:aws:ssm:us-east-1:111122223333:parameter/y'"
+            " WHERE event_id = (SELECT event_id FROM audit_events WHERE seq = 2)",
+            "resource rows",
+        ),
+        (
+            "DELETE FROM audit_resources WHERE event_id = (SELECT event_id FROM audit_events WHERE seq = 2)",
+            "resource rows",
+        ),
+        (
+            "INSERT INTO audit_resources (event_id, resource_type, resource_name)"
+            " SELECT event_id, 'AWS::SSM::Parameter', 'arn:aws:ssm:us-east-1:111122223333:parameter/z'"
+            " FROM audit_events WHERE seq = 2",
+            "resource rows",
+        ),
+    ],
+)
+async def test_searchable_column_edits_are_found(tmp_path: Path, sql: str, what: str) -> None:
+    """LookupEvents answers from these columns: changing them changes what it shows."""
+    db, w = await _filled(tmp_path, 2)
+    session = Principal(
+        type=PrincipalType.ASSUMED_ROLE,
+        account=ACCT,
+        arn=f"arn:aws:sts::{ACCT}:assumed-role/R/carol",
+        principal_id="AROAEXAMPLE:carol",
+        access_key="ASIAEXAMPLE",
+        name="carol",
+        role_arn=f"arn:aws:iam::{ACCT}:role/R",
+        role_name="R",
+        session_name="carol",
+    )
+    root = Principal(
+        type=PrincipalType.ROOT,
+        account=ACCT,
+        arn=f"arn:aws:iam::{ACCT}:root",
+        principal_id=ACCT,
+        access_key="AKIAROOT",
+        name="",
+    )
+    await w.submit(
+        record(T0 + 3, principal=session, access_key=session.access_key),
+        record(T0 + 4, principal=root, access_key=root.access_key),
+    )
+    await close_period(db, KEYRING, end=T0 + 100, now=T0 + 100)
+    assert (await validate_trail(db, now=T0 + 200)).ok  # user names of every identity type check out
+    async with db.write() as c:
+        await c.execute(sql)
+    rep = await validate_trail(db, now=T0 + 200)
+    assert [(f.kind, f.seq) for f in rep.findings] == [("record-changed", 2)]
+    assert what in rep.findings[0].message
     await db.close()
 
 
