@@ -555,6 +555,65 @@ def test_policies_worker(server: Server, ssm: Any) -> None:
         server.admin_post("/_fleetward/clock", b'{"offset": 0}')
 
 
+def test_policies_kept_on_overwrite_until_new_or_empty_policies(server: Server, ssm: Any) -> None:
+    # AWS: "All existing policies are preserved until you send new policies or an empty policy."
+    name = f"/polkeep/{uid()}"
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 3 * 86400))
+    policies = [
+        {"Type": "Expiration", "Version": "1.0", "Attributes": {"Timestamp": stamp}},
+        {"Type": "ExpirationNotification", "Version": "1.0", "Attributes": {"Before": "2", "Unit": "Days"}},
+        {"Type": "NoChangeNotification", "Version": "1.0", "Attributes": {"After": "1", "Unit": "Hours"}},
+    ]
+    ssm.put_parameter(Name=name, Value="v1", Type="String", Tier="Advanced", Policies=json.dumps(policies))
+
+    def status() -> list[tuple[str, str]]:
+        meta = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"][0]
+        return [(p["PolicyType"], p["PolicyStatus"]) for p in meta["Policies"]]
+
+    def fired(kind: str) -> int:
+        return len(
+            [
+                d
+                for t, d in events(server, name)
+                if t == "Parameter Store Policy Action" and d["policy-type"] == kind
+            ]
+        )
+
+    try:
+        server.admin_post("/_fleetward/clock", b'{"offset": 90000}')  # both notifications are due
+        deadline = time.time() + 10
+        while time.time() < deadline and not (
+            fired("ExpirationNotification") and fired("NoChangeNotification")
+        ):
+            time.sleep(0.2)
+    finally:
+        server.admin_post("/_fleetward/clock", b'{"offset": 0}')
+    assert status() == [
+        ("Expiration", "Pending"),
+        ("ExpirationNotification", "Finished"),
+        ("NoChangeNotification", "Finished"),
+    ]
+    # An update without Policies keeps them; the change restarts NoChangeNotification only.
+    assert ssm.put_parameter(Name=name, Value="v2", Overwrite=True)["Version"] == 2
+    assert status() == [
+        ("Expiration", "Pending"),
+        ("ExpirationNotification", "Finished"),
+        ("NoChangeNotification", "Pending"),
+    ]
+    hist = ssm.get_parameter_history(Name=name)["Parameters"]
+    assert [len(h["Policies"]) for h in hist] == [3, 3]
+    time.sleep(1.5)  # a worker pass: nothing fires twice
+    assert (fired("ExpirationNotification"), fired("NoChangeNotification")) == (1, 1)
+    # New policies replace them; an empty policy list removes them (the tier stays Advanced).
+    one = [policies[2]]
+    ssm.put_parameter(Name=name, Value="v3", Overwrite=True, Policies=json.dumps(one))
+    assert status() == [("NoChangeNotification", "Pending")]
+    assert ssm.put_parameter(Name=name, Value="v4", Overwrite=True, Policies="[]")["Tier"] == "Advanced"
+    assert status() == []
+    ssm.put_parameter(Name=name, Value="v5", Overwrite=True)
+    assert status() == []
+
+
 def test_schema_has_no_plain_secret_column_for_securestrings(server: Server, ssm: Any) -> None:
     name = f"/plain/{uid()}"
     ssm.put_parameter(Name=name, Value="the-secret-value", Type="SecureString")

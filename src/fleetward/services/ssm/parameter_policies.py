@@ -32,7 +32,15 @@ from fleetward.services.ssm.errors import (
 from fleetward.services.ssm.names import param_arn
 from fleetward.services.ssm.store import change_event, delete_all
 
-__all__ = ["Policy", "parse_policies", "policies_out", "policy_due", "policy_worker"]
+__all__ = [
+    "Policy",
+    "kept_policy_state",
+    "load_policies",
+    "parse_policies",
+    "policies_out",
+    "policy_due",
+    "policy_worker",
+]
 
 log = logging.getLogger("fleetward.ssm.policies")
 
@@ -146,7 +154,8 @@ def policy_due(policies: list[Policy], modified: float, done: set[str] | None = 
     return min(pending) if pending else None
 
 
-def _load(text: str | None) -> list[Policy]:
+def load_policies(text: str | None) -> list[Policy]:
+    """The policies stored by :func:`store_policies` (``[]`` for none)."""
     if not text:
         return []
     return [_from_stored(d) for d in orjson.loads(text)]
@@ -176,6 +185,15 @@ def store_policies(policies: list[Policy]) -> str | None:
     ).decode()
 
 
+def kept_policy_state(state: str | None) -> set[str]:
+    """What a new version keeps of the actions already taken when its policies
+    are carried over: the expiration ones (updating a parameter doesn't
+    affect its expiration, as AWS documents); NoChangeNotification starts
+    counting again from the change."""
+    done: set[str] = set(orjson.loads(state)) if state else set()
+    return done - {"NoChangeNotification"}
+
+
 def policies_out(stored: str | None, state: str | None, current: bool = True) -> list[dict[str, str]]:
     """The wire ``Policies`` list (``PolicyStatus`` Pending / Finished)."""
     done = set(orjson.loads(state)) if (state and current) else set()
@@ -185,7 +203,7 @@ def policies_out(stored: str | None, state: str | None, current: bool = True) ->
             "PolicyType": p.type,
             "PolicyStatus": "Finished" if p.type in done else "Pending",
         }
-        for p in _load(stored)
+        for p in load_policies(stored)
     ]
 
 
@@ -242,7 +260,7 @@ async def run_due(env: ServiceEnv) -> int:
 
 
 async def _act(ctx: CallContext, name: str, version: int, row: Any) -> None:
-    policies = _load(row["policies"])
+    policies = load_policies(row["policies"])
     done: set[str] = set(orjson.loads(row["policy_state"])) if row["policy_state"] else set()
     due = _due_times(policies, float(row["modified"]))
     arn = param_arn(ctx.region, ctx.account, name)

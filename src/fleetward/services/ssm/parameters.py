@@ -31,7 +31,13 @@ from fleetward.services.ssm.errors import (
     UnsupportedParameterType,
 )
 from fleetward.services.ssm.names import Selector, check_name, other_spelling, param_arn, parse_selector
-from fleetward.services.ssm.parameter_policies import parse_policies, policy_due, store_policies
+from fleetward.services.ssm.parameter_policies import (
+    kept_policy_state,
+    load_policies,
+    parse_policies,
+    policy_due,
+    store_policies,
+)
 from fleetward.services.ssm.secure import DEFAULT_KEY, ciphertext_text, open_value, seal_value
 
 __all__ = [
@@ -315,7 +321,15 @@ async def put_parameter(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
         pattern = existing["allowed_pattern"]
     if pattern:
         _check_pattern(pattern, value, ptype)
-    policies = parse_policies(req["Policies"], ctx.now) if req.get("Policies") else []
+    done: set[str] = set()
+    if req.get("Policies"):
+        policies = parse_policies(req["Policies"], ctx.now)  # "[]" removes them all
+    elif existing is not None:
+        # AWS: "All existing policies are preserved until you send new policies or an empty policy."
+        policies = load_policies(existing["policies"])
+        done = kept_policy_state(existing["policy_state"])
+    else:
+        policies = []
     size = len(value.encode())
     existing_tier = existing["tier"] if existing is not None else None
     requested = req.get("Tier") or ("Advanced" if existing_tier == "Advanced" else await _default_tier(ctx))
@@ -362,7 +376,8 @@ async def put_parameter(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
         "policies": store_policies(policies),
         "modified": float(ctx.now),
         "modified_user": ctx.principal.arn,
-        "policy_due": policy_due(policies, ctx.now),
+        "policy_due": policy_due(policies, ctx.now, done),
+        "policy_state": orjson.dumps(sorted(done)).decode() if done else None,
     }
     tag_map = {t["Key"]: t["Value"] for t in tags}
     tags_json = existing["tags"] if existing is not None else orjson.dumps(tag_map).decode()

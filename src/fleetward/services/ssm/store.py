@@ -97,7 +97,8 @@ async def write_version(ctx: CallContext, name: str, version: int, fields: dict[
     """Insert version ``version`` of ``name`` and make it current.
 
     ``fields`` holds the version columns (type ... modified_user) plus
-    ``policy_due``; ``tags`` is the JSON tag object of the current row.
+    ``policy_due`` and ``policy_state`` (the policy actions already taken,
+    JSON, or None); ``tags`` is the JSON tag object of the current row.
     """
     vals = [fields[c.strip()] for c in _VCOLS.split(",")]
     await ctx.conn.execute(_INSERT_VERSION, ctx.account, ctx.region, name, version, *vals)
@@ -111,7 +112,7 @@ async def write_version(ctx: CallContext, name: str, version: int, fields: dict[
         *vals,
         tags,
         fields.get("policy_due"),
-        None,
+        fields.get("policy_state"),
     )
 
 

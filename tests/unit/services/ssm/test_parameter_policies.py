@@ -12,7 +12,14 @@ from fleetward.services.ssm.errors import (
     InvalidPolicyTypeException,
     PoliciesLimitExceededException,
 )
-from fleetward.services.ssm.parameter_policies import parse_policies, policies_out, policy_due, store_policies
+from fleetward.services.ssm.parameter_policies import (
+    kept_policy_state,
+    load_policies,
+    parse_policies,
+    policies_out,
+    policy_due,
+    store_policies,
+)
 
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 
@@ -64,3 +71,11 @@ def test_wire_form_and_status() -> None:
 def test_errors(text: str, error: type[Exception]) -> None:
     with pytest.raises(error):
         parse_policies(text, NOW)
+
+
+def test_kept_policy_state_restarts_no_change_only() -> None:
+    state = orjson.dumps(["ExpirationNotification", "NoChangeNotification"]).decode()
+    assert kept_policy_state(state) == {"ExpirationNotification"}
+    assert kept_policy_state(None) == set()
+    kept = load_policies(store_policies(parse_policies(doc(EXP, NOTE, NOCHANGE), NOW)))
+    assert [p.type for p in kept] == ["Expiration", "ExpirationNotification", "NoChangeNotification"]
