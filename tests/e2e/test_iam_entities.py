@@ -373,3 +373,52 @@ def test_access_key_and_role_last_used(server: Server) -> None:
     last = _eventually(lambda: iam.get_role(RoleName=role)["Role"]["RoleLastUsed"])
     assert last["Region"] == "us-east-1" and last["LastUsedDate"] >= before
     assert all("RoleLastUsed" not in r for r in iam.list_roles()["Roles"])
+
+
+def _sized(size: int, *, padding: int = 0) -> str:
+    """An identity policy of exactly ``size`` non-whitespace characters, plus ``padding`` spaces."""
+    base = _doc({"Effect": "Allow", "Action": "iam:GetUser", "Resource": "arn:aws:iam::*:user/"})
+    compact = "".join(base.split())
+    text = compact.replace('user/"', "user/" + "x" * (size - len(compact)) + '"')
+    return text.replace(",", "," + " " * padding, 1)
+
+
+def _trust_sized(size: int) -> str:
+    compact = "".join(TRUST_EC2.split())
+    return compact.replace('"Allow",', '"Allow","Sid":"' + "s" * (size - len(compact) - 9) + '",', 1)
+
+
+def test_policy_size_limits_as_iam_counts_them(server: Server) -> None:
+    iam = server.client("iam")
+    user = _name("u")
+    iam.create_user(UserName=user)
+    # Whitespace is not counted; the limit is on the user's inline policies together.
+    iam.put_user_policy(UserName=user, PolicyName="a", PolicyDocument=_sized(1000, padding=3000))
+    iam.put_user_policy(UserName=user, PolicyName="b", PolicyDocument=_sized(1048))
+    iam.put_user_policy(UserName=user, PolicyName="a", PolicyDocument=_sized(1000))  # replaces, not adds
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.put_user_policy(UserName=user, PolicyName="c", PolicyDocument=_sized(80))
+    assert _err(e) == ("LimitExceeded", f"Maximum policy size of 2048 bytes exceeded for user {user}")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.put_user_policy(UserName=user, PolicyName="a", PolicyDocument=_sized(1001))
+    assert _err(e)[0] == "LimitExceeded"
+    assert iam.list_user_policies(UserName=user)["PolicyNames"] == ["a", "b"]
+    group = _name("g")
+    iam.create_group(GroupName=group)
+    iam.put_group_policy(GroupName=group, PolicyName="a", PolicyDocument=_sized(5000))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.put_group_policy(GroupName=group, PolicyName="b", PolicyDocument=_sized(121))
+    assert _err(e) == ("LimitExceeded", f"Maximum policy size of 5120 bytes exceeded for group {group}")
+    role = _name("r")
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=_trust_sized(2048))
+    iam.put_role_policy(RoleName=role, PolicyName="a", PolicyDocument=_sized(10240))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.put_role_policy(RoleName=role, PolicyName="b", PolicyDocument=_sized(60))
+    assert _err(e) == ("LimitExceeded", f"Maximum policy size of 10240 bytes exceeded for role {role}")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_assume_role_policy(RoleName=role, PolicyDocument=_trust_sized(2049))
+    assert _err(e) == ("LimitExceeded", "Cannot exceed quota for ACLSizePerRole: 2048")
+    iam.create_policy(PolicyName=_name("p"), PolicyDocument=_sized(6144, padding=500))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_policy(PolicyName=_name("p"), PolicyDocument=_sized(6145))
+    assert _err(e) == ("LimitExceeded", "Cannot exceed quota for PolicySize: 6144")

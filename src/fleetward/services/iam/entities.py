@@ -32,7 +32,7 @@ class Kind:
 
 
 USER = Kind("user", "iam_users", "UserName", "AWS::IAM::User", store.MAX_INLINE_USER)
-GROUP = Kind("group", "iam_groups", "GroupName", "AWS::IAM::Group", 5120)
+GROUP = Kind("group", "iam_groups", "GroupName", "AWS::IAM::Group", store.MAX_INLINE_GROUP)
 ROLE = Kind("role", "iam_roles", "RoleName", "AWS::IAM::Role", store.MAX_INLINE_ROLE)
 KINDS = {"user": USER, "group": GROUP, "role": ROLE}
 
@@ -105,7 +105,18 @@ def authz_account(op: str) -> Authz:
 async def put_inline(ctx: CallContext, kind: Kind, req: dict[str, Any]) -> None:
     row = await entity_row(ctx.conn, kind, ctx.account, req[kind.member])
     doc = req["PolicyDocument"]
-    store.compile_document(doc, name=req["PolicyName"], max_length=kind.max_inline)
+    # IAM's inline limit is on the entity's aggregate (the policy replaced excluded).
+    others = await ctx.conn.fetchall(
+        "SELECT document FROM iam_inline_policies WHERE entity_type = ? AND entity_id = ? AND name <> ?",
+        kind.word,
+        row["id"],
+        req["PolicyName"],
+    )
+    if store.policy_size(doc) + sum(store.policy_size(r[0]) for r in others) > kind.max_inline:
+        raise LimitExceeded(
+            f"Maximum policy size of {kind.max_inline} bytes exceeded for {kind.word} {row['name']}"
+        )
+    store.compile_document(doc, name=req["PolicyName"])
     await ctx.conn.execute(
         "INSERT INTO iam_inline_policies (entity_type, entity_id, name, document) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (entity_type, entity_id, name) DO UPDATE SET document = excluded.document",

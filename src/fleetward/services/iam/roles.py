@@ -31,7 +31,12 @@ async def create_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     name = req["RoleName"]
     trust = req["AssumeRolePolicyDocument"]
     store.compile_document(
-        trust, kind=PolicyKind.RESOURCE, name="AssumeRolePolicyDocument", max_length=MAX_TRUST, trust=True
+        trust,
+        kind=PolicyKind.RESOURCE,
+        name="AssumeRolePolicyDocument",
+        max_length=MAX_TRUST,
+        quota="ACLSizePerRole",
+        trust=True,
     )
     max_duration = _check_duration(req.get("MaxSessionDuration"))
     tags = check_tags(req.get("Tags"))
@@ -103,7 +108,12 @@ async def update_assume_role_policy(ctx: CallContext, req: dict[str, Any]) -> di
     row = await entity_row(ctx.conn, ROLE, ctx.account, req["RoleName"])
     doc = req["PolicyDocument"]
     store.compile_document(
-        doc, kind=PolicyKind.RESOURCE, name="AssumeRolePolicyDocument", max_length=MAX_TRUST, trust=True
+        doc,
+        kind=PolicyKind.RESOURCE,
+        name="AssumeRolePolicyDocument",
+        max_length=MAX_TRUST,
+        quota="ACLSizePerRole",
+        trust=True,
     )
     await ctx.conn.execute("UPDATE iam_roles SET trust_policy = ? WHERE id = ?", doc, row["id"])
     store.invalidate(ctx.env)

@@ -39,6 +39,7 @@ __all__ = [
     "page",
     "policy_arn",
     "policy_document",
+    "policy_size",
     "role_out",
     "user_out",
 ]
@@ -46,8 +47,10 @@ __all__ = [
 _ID_ALPHABET = string.ascii_uppercase + "234567"
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 
-# IAM's document size limits (characters, whitespace excluded by AWS; we count all).
+# IAM's size limits in characters, whitespace not counted (see policy_size). An
+# entity's inline limit is on the sum of all its inline policies.
 MAX_INLINE_USER = 2048
+MAX_INLINE_GROUP = 5120
 MAX_INLINE_ROLE = 10240
 MAX_MANAGED = 6144
 
@@ -95,22 +98,30 @@ def encode_document(document: str) -> str:
     return quote(document, safe="")
 
 
+def policy_size(text: str) -> int:
+    """A policy document's size as IAM counts it against its limits: whitespace is not counted."""
+    return len("".join(text.split()))
+
+
 def compile_document(
     text: str,
     *,
     kind: PolicyKind = PolicyKind.IDENTITY,
     name: str = "",
     max_length: int | None = None,
+    quota: str = "PolicySize",
     trust: bool = False,
 ) -> CompiledPolicy:
     """Validate a policy document on write; raises MalformedPolicyDocument or LimitExceeded.
 
-    Identity policies and role trust policies (``trust``) go through IAM's own
-    write-time checks first (:func:`fleetward.iam.document.check_iam_document`)."""
-    if max_length is not None and len("".join(text.split())) > max_length:
+    Past ``max_length`` (:func:`policy_size`) it is IAM's LimitExceeded "Cannot
+    exceed quota for <quota>: <max_length>". Identity policies and role trust
+    policies (``trust``) go through IAM's own write-time checks first
+    (:func:`fleetward.iam.document.check_iam_document`)."""
+    if max_length is not None and policy_size(text) > max_length:
         from fleetward.services.iam.errors import LimitExceeded
 
-        raise LimitExceeded(f"Maximum policy size of {max_length} bytes exceeded for {name or 'policy'}.")
+        raise LimitExceeded(f"Cannot exceed quota for {quota}: {max_length}")
     try:
         if kind is PolicyKind.IDENTITY or trust:
             check_iam_document(text, trust=trust)
