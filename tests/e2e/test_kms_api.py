@@ -98,6 +98,39 @@ def test_cli_round_trip_alias_disable_delete_cancel(server: Server, tmp_path: Pa
     assert base64.b64decode(dec["Plaintext"]) == plain.read_bytes()
 
 
+def test_key_state_changes_as_aws(server: Server) -> None:
+    """Only CancelKeyDeletion ends a pending deletion; it refuses a key not pending deletion."""
+    kms = server.client("kms")
+    meta = new_key(server)
+    arn, key_id = meta["Arn"], meta["KeyId"]
+
+    def err(fn: Any, **kw: Any) -> tuple[str, str]:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            fn(**kw)
+        return code_of(e), msg_of(e)
+
+    def state() -> str:
+        return str(kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"])
+
+    not_pending = ("KMSInvalidStateException", f"{arn} is not pending deletion.")
+    assert err(kms.cancel_key_deletion, KeyId=key_id) == not_pending
+    assert state() == "Enabled"
+    kms.enable_key(KeyId=key_id)  # enabling an enabled key changes nothing
+    kms.disable_key(KeyId=key_id)
+    kms.disable_key(KeyId=key_id)
+    assert err(kms.cancel_key_deletion, KeyId=key_id) == not_pending
+    assert state() == "Disabled"
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    pending = ("KMSInvalidStateException", f"{arn} is pending deletion.")
+    assert err(kms.disable_key, KeyId=key_id) == pending
+    assert err(kms.enable_key, KeyId=key_id) == pending
+    assert err(kms.schedule_key_deletion, KeyId=key_id, PendingWindowInDays=8) == pending
+    desc = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+    assert desc["KeyState"] == "PendingDeletion" and desc["PendingDeletionWindowInDays"] == 7
+    kms.cancel_key_deletion(KeyId=key_id)
+    assert state() == "Disabled"
+
+
 def test_rotation_on_demand_old_ciphertexts_decrypt(server: Server) -> None:
     kms = server.client("kms")
     meta = new_key(server)

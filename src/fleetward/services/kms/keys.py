@@ -33,6 +33,7 @@ from fleetward.services.kms.model import (
     GENERATE_VERIFY_MAC,
     SIGN_VERIFY,
     SYMMETRIC_DEFAULT,
+    KeyEvent,
     KeyState,
 )
 
@@ -154,18 +155,21 @@ async def enable_key(ctx: CallContext, req: dict[str, Any]) -> None:
     """EnableKey: Disabled -> Enabled (idempotent); KMSInvalidStateException when pending deletion."""
     key = await resolve(ctx, req["KeyId"], allow_alias=False)
     require_customer_managed(key, "EnableKey")
-    if key.state is not KeyState.ENABLED:
-        await engine(ctx).save_state(ctx.conn, key.with_state(KeyState.ENABLED))
+    updated = key.after(KeyEvent.ENABLE)
+    if updated.state is not key.state:
+        await engine(ctx).save_state(ctx.conn, updated)
     return None
 
 
 @operation("kms", "DisableKey", authorize=key_scoped("kms:DisableKey", allow_alias=False))
 async def disable_key(ctx: CallContext, req: dict[str, Any]) -> None:
-    """DisableKey: Enabled -> Disabled (idempotent); KMSInvalidStateException when pending deletion."""
+    """DisableKey: Enabled -> Disabled (idempotent); KMSInvalidStateException when pending
+    deletion (the key stays pending deletion: only CancelKeyDeletion ends that)."""
     key = await resolve(ctx, req["KeyId"], allow_alias=False)
     require_customer_managed(key, "DisableKey")
-    if key.state is not KeyState.DISABLED:
-        await engine(ctx).save_state(ctx.conn, key.with_state(KeyState.DISABLED))
+    updated = key.after(KeyEvent.DISABLE)
+    if updated.state is not key.state:
+        await engine(ctx).save_state(ctx.conn, updated)
     return None
 
 
@@ -192,9 +196,7 @@ async def schedule_key_deletion(ctx: CallContext, req: dict[str, Any]) -> dict[s
     key = await resolve(ctx, req["KeyId"], allow_alias=False)
     require_customer_managed(key, "ScheduleKeyDeletion")
     deletion = float(ctx.now) + window * DAY
-    updated = replace(
-        key.with_state(KeyState.PENDING_DELETION), deletion_date=deletion, pending_window=window
-    )
+    updated = replace(key.after(KeyEvent.SCHEDULE_DELETION), deletion_date=deletion, pending_window=window)
     await engine(ctx).save_state(ctx.conn, updated)
     return {
         "KeyId": key.arn,
@@ -206,9 +208,10 @@ async def schedule_key_deletion(ctx: CallContext, req: dict[str, Any]) -> dict[s
 
 @operation("kms", "CancelKeyDeletion", authorize=key_scoped("kms:CancelKeyDeletion", allow_alias=False))
 async def cancel_key_deletion(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    """CancelKeyDeletion: PendingDeletion -> Disabled, as AWS does."""
+    """CancelKeyDeletion: PendingDeletion -> Disabled, as AWS does; KMSInvalidStateException
+    ("<arn> is not pending deletion.") for a key that is not pending deletion."""
     key = await resolve(ctx, req["KeyId"], allow_alias=False)
-    updated = replace(key.with_state(KeyState.DISABLED), deletion_date=None, pending_window=None)
+    updated = replace(key.after(KeyEvent.CANCEL_DELETION), deletion_date=None, pending_window=None)
     await engine(ctx).save_state(ctx.conn, updated)
     return {"KeyId": key.arn}
 

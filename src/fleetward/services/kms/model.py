@@ -16,6 +16,7 @@ from fleetward.services.kms.errors import (
 
 __all__ = [
     "DEFAULT_ROTATION_DAYS",
+    "KeyEvent",
     "KeyManager",
     "KeyRecord",
     "KeyState",
@@ -45,11 +46,27 @@ class KeyManager(StrEnum):
     AWS = "AWS"
 
 
-# Allowed transitions; destruction (PendingDeletion -> gone) is the deletion worker's.
-_TRANSITIONS: dict[KeyState, frozenset[KeyState]] = {
-    KeyState.ENABLED: frozenset({KeyState.DISABLED, KeyState.PENDING_DELETION}),
-    KeyState.DISABLED: frozenset({KeyState.ENABLED, KeyState.PENDING_DELETION}),
-    KeyState.PENDING_DELETION: frozenset({KeyState.DISABLED}),
+class KeyEvent(StrEnum):
+    """What changes a key's state: the operation that does it."""
+
+    ENABLE = "EnableKey"
+    DISABLE = "DisableKey"
+    SCHEDULE_DELETION = "ScheduleKeyDeletion"
+    CANCEL_DELETION = "CancelKeyDeletion"
+
+
+# The state each event leads to from each state it is allowed in; destruction
+# (PendingDeletion -> gone) is the deletion worker's. Enabling an enabled key and
+# disabling a disabled one succeed and change nothing, as in AWS; a key pending
+# deletion takes nothing but CancelKeyDeletion, which leaves it Disabled.
+_TRANSITIONS: dict[tuple[KeyState, KeyEvent], KeyState] = {
+    (KeyState.ENABLED, KeyEvent.ENABLE): KeyState.ENABLED,
+    (KeyState.DISABLED, KeyEvent.ENABLE): KeyState.ENABLED,
+    (KeyState.ENABLED, KeyEvent.DISABLE): KeyState.DISABLED,
+    (KeyState.DISABLED, KeyEvent.DISABLE): KeyState.DISABLED,
+    (KeyState.ENABLED, KeyEvent.SCHEDULE_DELETION): KeyState.PENDING_DELETION,
+    (KeyState.DISABLED, KeyEvent.SCHEDULE_DELETION): KeyState.PENDING_DELETION,
+    (KeyState.PENDING_DELETION, KeyEvent.CANCEL_DELETION): KeyState.DISABLED,
 }
 
 
@@ -99,9 +116,9 @@ class KeyRecord:
             current_version=int(row["current_version"]),
         )
 
-    def with_state(self, target: KeyState) -> KeyRecord:
-        """This key moved to ``target`` (see :func:`transition`)."""
-        return replace(self, state=transition(self, target))
+    def after(self, event: KeyEvent) -> KeyRecord:
+        """This key in the state ``event`` leads to (see :func:`transition`)."""
+        return replace(self, state=transition(self, event))
 
     @property
     def symmetric(self) -> bool:
@@ -147,19 +164,20 @@ def _dt(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def transition(key: KeyRecord, target: KeyState) -> KeyState:
-    """Check a state change; returns ``target``.
+def transition(key: KeyRecord, event: KeyEvent) -> KeyState:
+    """The state ``event`` moves ``key`` to.
 
-    Raises ``KMSInvalidStateException`` with AWS's wording for a change the
-    state machine does not allow (e.g. enabling a key pending deletion).
+    Raises ``KMSInvalidStateException`` with AWS's wording for an event the
+    key's state does not take: "<arn> is pending deletion." for anything but
+    CancelKeyDeletion on a key pending deletion, "<arn> is not pending
+    deletion." for CancelKeyDeletion on any other key.
     """
-    if target in _TRANSITIONS[key.state]:
+    target = _TRANSITIONS.get((key.state, event))
+    if target is not None:
         return target
     if key.state is KeyState.PENDING_DELETION:
         raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
-    if target is KeyState.DISABLED:
-        raise KMSInvalidStateException(f"{key.arn} is not pending deletion.")
-    raise KMSInvalidStateException(f"{key.arn} is {key.state}.")
+    raise KMSInvalidStateException(f"{key.arn} is not pending deletion.")
 
 
 def require_usable(key: KeyRecord) -> None:

@@ -21,7 +21,7 @@ from fleetward.services.kms.errors import (
     KMSInvalidStateException,
     NotFoundException,
 )
-from fleetward.services.kms.model import DAY, KeyManager, KeyState
+from fleetward.services.kms.model import DAY, KeyEvent, KeyManager, KeyState
 from fleetward.storage import migrate
 from fleetward.storage.db import open_database
 
@@ -94,16 +94,23 @@ async def test_backing_key_unwrapped_after_cache_loss(env: ServiceEnv) -> None:
 
 async def test_state_machine(env: ServiceEnv) -> None:
     key = await new_key(env)
-    disabled = key.with_state(KeyState.DISABLED)
+    disabled = key.after(KeyEvent.DISABLE)
     async with env.db.read() as conn:
         with pytest.raises(DisabledException, match=f"{key.arn} is disabled."):
             await svc(env).encrypt(conn, disabled, b"x", {})
-    pending = disabled.with_state(KeyState.PENDING_DELETION)
-    with pytest.raises(KMSInvalidStateException, match=r"is pending deletion\."):
-        pending.with_state(KeyState.ENABLED)
-    with pytest.raises(KMSInvalidStateException, match=r"is not pending deletion\."):
-        key.with_state(KeyState.DISABLED).with_state(KeyState.DISABLED)
-    assert pending.with_state(KeyState.DISABLED).state is KeyState.DISABLED
+    assert disabled.after(KeyEvent.DISABLE).state is KeyState.DISABLED  # idempotent
+    assert key.after(KeyEvent.ENABLE).state is KeyState.ENABLED
+    assert disabled.after(KeyEvent.ENABLE).state is KeyState.ENABLED
+    pending = disabled.after(KeyEvent.SCHEDULE_DELETION)
+    assert key.after(KeyEvent.SCHEDULE_DELETION).state is KeyState.PENDING_DELETION
+    # A key pending deletion takes nothing but CancelKeyDeletion.
+    for event in (KeyEvent.ENABLE, KeyEvent.DISABLE, KeyEvent.SCHEDULE_DELETION):
+        with pytest.raises(KMSInvalidStateException, match=rf"^{key.arn} is pending deletion\.$"):
+            pending.after(event)
+    assert pending.after(KeyEvent.CANCEL_DELETION).state is KeyState.DISABLED
+    for live in (key, disabled):
+        with pytest.raises(KMSInvalidStateException, match=rf"^{key.arn} is not pending deletion\.$"):
+            live.after(KeyEvent.CANCEL_DELETION)
 
 
 async def test_resolve_messages(env: ServiceEnv) -> None:
@@ -196,7 +203,7 @@ async def test_deletion_worker_destroys_after_window_only(env: ServiceEnv) -> No
     s = svc(env)
     key = await new_key(env)
     pending = replace(
-        key.with_state(KeyState.PENDING_DELETION), deletion_date=env.clock.now() + 7 * DAY, pending_window=7
+        key.after(KeyEvent.SCHEDULE_DELETION), deletion_date=env.clock.now() + 7 * DAY, pending_window=7
     )
     async with env.db.write() as conn:
         await s.save_state(conn, pending)
