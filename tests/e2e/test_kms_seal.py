@@ -37,11 +37,13 @@ def _assert_sealed(srv: Server) -> None:
     assert _status(srv) == {"sealed": True, "seal_mode": "passphrase"}
     out = srv.cli("status", "--endpoint", srv.endpoint, check=False)
     assert out.returncode == 2 and "sealed (passphrase seal)" in out.stdout
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        srv.client("kms").list_keys()
-    err = e.value.response["Error"]
-    assert err["Code"] == "ServiceUnavailable"
-    assert "fleetward is sealed" in err["Message"] and "fleetward unseal" in err["Message"]
+    # Every protocol gets the error in its own shape (JSON 1.1, Query XML).
+    for call in (srv.client("kms").list_keys, srv.client("sts").get_caller_identity):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        err = e.value.response["Error"]
+        assert err["Code"] == "ServiceUnavailable"
+        assert "fleetward is sealed" in err["Message"] and "fleetward unseal" in err["Message"]
 
 
 def test_passphrase_server_starts_sealed_and_unseals(tmp_path: Path) -> None:

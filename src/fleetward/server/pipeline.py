@@ -138,9 +138,9 @@ class Pipeline:
     ) -> Response:
         call = Call(self.new_request_id(), req, headers, source_ip, tls, self.clock.now())
         try:
+            self.route(call)  # first, so a sealed server answers in the caller's protocol
             if self.env.extras.get("keyring") is None:
                 raise ServiceUnavailable("fleetward is sealed: run `fleetward unseal` on the server host")
-            self.route(call)
             await self.authenticate(call)
             self.parse(call)
             await self.authorize(call)
