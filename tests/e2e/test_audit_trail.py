@@ -261,9 +261,16 @@ def test_kms_calls_made_by_ssm_are_recorded_with_invoked_by(srv: Server) -> None
     name = f"/{alice}/token"
     ssm.put_parameter(Name=name, Value="v", Type="SecureString")
     ssm.get_parameter(Name=name, WithDecryption=True)
-    events = [e for e in _lookup(srv, "Username", alice) if e["EventSource"] == "kms.amazonaws.com"]
+    alice_events = _lookup(srv, "Username", alice)
+    events = [e for e in alice_events if e["EventSource"] == "kms.amazonaws.com"]
     by_name = {e["EventName"]: json.loads(e["CloudTrailEvent"]) for e in events}
     assert {"Encrypt", "Decrypt"} <= set(by_name)
+    # each record carries its own call's decision, not the one SSM made it
+    for e in alice_events:
+        rec = json.loads(e["CloudTrailEvent"])
+        decided = [d["action"] for d in rec["additionalEventData"]["authorization"]]
+        prefix = "kms" if e["EventSource"] == "kms.amazonaws.com" else "ssm"
+        assert decided == [f"{prefix}:{e['EventName']}"], (e["EventName"], decided)
     for rec in by_name.values():
         assert rec["userIdentity"]["invokedBy"] == "ssm.amazonaws.com"
         assert rec["userIdentity"]["userName"] == alice
@@ -294,4 +301,11 @@ def test_denied_kms_call_inside_a_failed_put_is_still_recorded(srv: Server) -> N
     assert events["PutParameter"]["errorCode"] == "AccessDeniedException"
     assert events["Encrypt"]["errorCode"] == "AccessDeniedException"
     assert events["Encrypt"]["userIdentity"]["invokedBy"] == "ssm.amazonaws.com"
+    # the reason for the denial is in the denied call's own record
+    [reason] = events["Encrypt"]["additionalEventData"]["authorization"]
+    assert (reason["action"], reason["decision"]) == ("kms:Encrypt", "ImplicitDeny")
+    assert reason["resource"].endswith(key_id)
+    assert [d["action"] for d in events["PutParameter"]["additionalEventData"]["authorization"]] == [
+        "ssm:PutParameter"
+    ]
     assert events["Encrypt"]["requestID"] == events["PutParameter"]["requestID"]

@@ -90,6 +90,16 @@ def in_write_transaction(conn: Conn) -> bool:
     return True
 
 
+def _take_decisions(ctx: CallContext, before: int) -> list[dict[str, Any]]:
+    """The authorization decisions noted in ``ctx.audit_extra`` after index ``before``, removed."""
+    decisions: list[dict[str, Any]] = ctx.audit_extra.get("authorization", [])
+    taken = decisions[before:]
+    del decisions[before:]
+    if not decisions:
+        ctx.audit_extra.pop("authorization", None)
+    return taken
+
+
 def _canonical_uuid(text: str) -> str | None:
     try:
         value = uuid.UUID(text)
@@ -544,13 +554,16 @@ class KeyService:
         and record it in the trail as CloudTrail does (``invokedBy``)."""
         authorizer = ctx.env.extras.get("authorizer")
         checker = getattr(authorizer, "check", None)
+        # The checker notes its decision in ctx.audit_extra, the outer call's:
+        # it belongs to this call's own record instead.
+        before = len(ctx.audit_extra.get("authorization", ()))
         try:
             if checker is not None:  # dev mode: the no-op authorizer allows everything
                 await checker(ctx, check)
         except AWSError as e:
-            await self._record_as(ctx, check, via_service, context, e)
+            await self._record_as(ctx, check, via_service, context, e, _take_decisions(ctx, before))
             raise
-        await self._record_as(ctx, check, via_service, context, None)
+        await self._record_as(ctx, check, via_service, context, None, _take_decisions(ctx, before))
 
     async def _record_as(
         self,
@@ -559,6 +572,7 @@ class KeyService:
         via_service: str,
         context: Mapping[str, str],
         error: AWSError | None,
+        decisions: list[dict[str, Any]],
     ) -> None:
         audit = ctx.env.extras.get("audit")
         if audit is None:
@@ -580,6 +594,7 @@ class KeyService:
             resources=[{"ARN": check.resource, "type": RESOURCE_TYPE}],
             error_code=error.code if error else None,
             error_message=error.message if error else None,
+            additional={"authorization": decisions} if decisions else None,
             invoked_by=via_service.split(".", 1)[0] + ".amazonaws.com",
         )
         ctx.related_records.append(record)
