@@ -276,3 +276,73 @@ def test_deleted_role_sessions_stop(server: Server, setup: dict[str, Any]) -> No
     with pytest.raises(botocore.exceptions.ClientError) as e:
         server.client("sts", creds=temp).get_caller_identity()
     assert _err(e)[0] == "InvalidClientTokenId"
+
+
+def test_trust_conditions_on_external_id_and_session_name(server: Server, setup: dict[str, Any]) -> None:
+    role, user = setup["role"], setup["user"]
+    server.client("iam").update_assume_role_policy(
+        RoleName=role["RoleName"],
+        PolicyDocument=_doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": user["Arn"]},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"sts:ExternalId": "ext-1"},
+                    "StringLike": {"sts:RoleSessionName": "${aws:username}"},
+                },
+            }
+        ),
+    )
+    sts = server.client("sts", creds=setup["creds"])
+    for kw in ({}, {"ExternalId": "ext-2"}, {"ExternalId": "ext-1", "RoleSessionName": "other"}):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            sts.assume_role(RoleArn=role["Arn"], **{"RoleSessionName": user["UserName"], **kw})
+        assert _err(e) == (
+            "AccessDenied",
+            f"User: {user['Arn']} is not authorized to perform: sts:AssumeRole on resource: "
+            f"{role['Arn']} because no resource-based policy allows the sts:AssumeRole action",
+        )
+    sts.assume_role(RoleArn=role["Arn"], RoleSessionName=user["UserName"], ExternalId="ext-1")
+
+
+def test_identity_policy_sees_the_roles_tags(server: Server, setup: dict[str, Any]) -> None:
+    role, user = setup["role"], setup["user"]
+    iam = server.client("iam")
+    iam.put_user_policy(
+        UserName=user["UserName"],
+        PolicyName="no-blue",
+        PolicyDocument=_doc(
+            {
+                "Effect": "Deny",
+                "Action": "sts:AssumeRole",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:ResourceTag/team": "blue"}},
+            }
+        ),
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        _assume(server, setup["creds"], role["Arn"])
+    assert _err(e)[1].endswith("with an explicit deny in an identity-based policy")
+    iam.untag_role(RoleName=role["RoleName"], TagKeys=["team"])
+    _assume(server, setup["creds"], role["Arn"])
+
+
+def test_role_chaining_is_limited_to_one_hour(server: Server, setup: dict[str, Any]) -> None:
+    iam = server.client("iam")
+    first = _temp(_assume(server, setup["creds"], setup["role"]["Arn"]))
+    second = iam.create_role(
+        RoleName=f"chained-{setup['sfx']}",
+        MaxSessionDuration=7200,
+        AssumeRolePolicyDocument=_doc(
+            {"Effect": "Allow", "Principal": {"AWS": setup["role"]["Arn"]}, "Action": "sts:AssumeRole"}
+        ),
+    )["Role"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        _assume(server, first, second["Arn"], DurationSeconds=3601)
+    assert _err(e) == (
+        "ValidationError",
+        "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+    )
+    out = _assume(server, first, second["Arn"], DurationSeconds=3600)
+    assert out["AssumedRoleUser"]["Arn"].endswith(f":assumed-role/{second['RoleName']}/s1")

@@ -4,8 +4,12 @@ The caller needs both: the role's trust policy must allow ``sts:AssumeRole``
 (a resource policy that must allow explicitly) and, unless the trust policy
 names the caller directly, the caller's identity policies must allow it on the
 role ARN (AWS's same-account rules, see ``fleetward.iam.evaluate``). Session
-tags also need ``sts:TagSession``. The session's permissions are the role's
-policies intersected with the session policies (``Policy``, ``PolicyArns``).
+tags also need ``sts:TagSession``. Both are decided with the condition keys
+``sts:RoleSessionName``, ``sts:ExternalId``, ``sts:SourceIdentity``,
+``sts:TransitiveTagKeys`` and the role's ``aws:ResourceTag/``. The session's
+permissions are the role's policies intersected with the session policies
+(``Policy``, ``PolicyArns``). A role session assuming a role (role chaining)
+gets at most one hour.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from fleetward.auth.principal import PrincipalType
 from fleetward.iam.errors import MalformedPolicyError
 from fleetward.iam.policy import CompiledPolicy, PolicyKind, compile_policy
 from fleetward.protocol.registry import Check, operation
@@ -24,6 +29,8 @@ from fleetward.services.iam.directory import token_hash
 from fleetward.services.iam.errors import MalformedPolicyDocument, StsValidationError
 
 MIN_DURATION = 900
+# A role session assuming a role (role chaining) gets at most an hour, whatever the role's maximum.
+CHAINED_MAX_DURATION = 3600
 PACKED_POLICY_LIMIT = 2048
 _ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/(?:[^/]+/)*([\w+=,.@-]+)$")
 
@@ -33,48 +40,57 @@ def _role_ref(role_arn: str) -> tuple[str, str] | None:
     return (m.group(1), m.group(2)) if m else None
 
 
-async def _trust(ctx: CallContext, role_arn: str) -> CompiledPolicy | None:
+async def _trust(ctx: CallContext, role_arn: str) -> tuple[CompiledPolicy | None, dict[str, str]]:
+    """The role's trust policy (None when there is no such role) and its tags."""
     ref = _role_ref(role_arn)
     if ref is None:
-        return None
+        return None, {}
     row = await ctx.conn.fetchone(
-        "SELECT trust_policy FROM iam_roles WHERE account = ? AND name = ?", ref[0], ref[1]
+        "SELECT trust_policy, tags FROM iam_roles WHERE account = ? AND name = ?", ref[0], ref[1]
     )
     if row is None:
-        return None
+        return None, {}
+    tags = store.tag_map(store.load_tags(row[1]))
     try:
-        return compile_policy(row[0], kind=PolicyKind.RESOURCE, name="AssumeRolePolicyDocument")
+        return compile_policy(row[0], kind=PolicyKind.RESOURCE, name="AssumeRolePolicyDocument"), tags
     except MalformedPolicyError:
-        return None
+        return None, tags
+
+
+def _request_keys(req: dict[str, Any], role_tags: dict[str, str]) -> dict[str, Any]:
+    """AssumeRole's condition keys (``aws:RequestTag/``, ``aws:TagKeys`` are global)."""
+    keys: dict[str, Any] = {"sts:rolesessionname": req["RoleSessionName"]}
+    for member, key in (("ExternalId", "sts:externalid"), ("SourceIdentity", "sts:sourceidentity")):
+        if req.get(member) is not None:
+            keys[key] = req[member]
+    if req.get("TransitiveTagKeys"):
+        keys["sts:transitivetagkeys"] = list(req["TransitiveTagKeys"])
+    for k, v in role_tags.items():
+        keys[f"aws:resourcetag/{k.lower()}"] = v
+    return keys
 
 
 async def _authz_assume(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
     role_arn = req["RoleArn"]
-    trust = await _trust(ctx, role_arn)
+    trust, role_tags = await _trust(ctx, role_arn)
     ref = _role_ref(role_arn)
     owner = ref[0] if ref else None
-    checks = [
+    actions = ["sts:AssumeRole"]
+    if req.get("Tags") or req.get("TransitiveTagKeys"):
+        actions.append("sts:TagSession")
+    keys = _request_keys(req, role_tags)
+    return [
         Check(
-            "sts:AssumeRole",
+            action,
             role_arn,
+            keys=keys,
             resource_policy=trust,
             resource_policy_required=True,
             resource_account=owner,
             resource_type="AWS::IAM::Role",
         )
+        for action in actions
     ]
-    if req.get("Tags") or req.get("TransitiveTagKeys"):
-        checks.append(
-            Check(
-                "sts:TagSession",
-                role_arn,
-                resource_policy=trust,
-                resource_policy_required=True,
-                resource_account=owner,
-                resource_type="AWS::IAM::Role",
-            )
-        )
-    return checks
 
 
 @operation("sts", "AssumeRole", authorize=_authz_assume, hidden={"SecretAccessKey", "SessionToken"})
@@ -97,6 +113,10 @@ async def assume_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
             if duration > max_duration
             else f"1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy "
             f"constraint: Member must have value greater than or equal to {MIN_DURATION}"
+        )
+    if ctx.principal.type is PrincipalType.ASSUMED_ROLE and duration > CHAINED_MAX_DURATION:
+        raise StsValidationError(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
         )
     policy = req.get("Policy")
     if policy:
