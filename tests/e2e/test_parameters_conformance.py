@@ -7,6 +7,13 @@
 - an empty value is refused;
 - DescribeParameters: ``Contains`` on Name reads the name with its leading slash, and a Path
   filter under ``/aws`` or ``/ssm`` is refused with AWS's message.
+
+From botocore's service model (the operations' documentation):
+
+- spaces at the beginning or end of a name (or path) are removed; a space inside one is a
+  ValidationException;
+- GetParameterHistory takes a name or an ARN;
+- GetParameters lists its results in alphabetical order.
 """
 
 from __future__ import annotations
@@ -158,3 +165,48 @@ def test_describe_path_filter_refuses_common_namespaces(ssm: Any, values: list[s
         'Filters for common parameters can\'t be prefixed with "aws" or "ssm" (case-insensitive). When using '
         "global parameters, please specify within a global namespace.",
     )
+
+
+# ------------------------------------------------------------ documented in the model
+
+
+def test_names_are_read_without_surrounding_spaces(ssm: Any) -> None:
+    root = f"/trim{uid()}"
+    name = f"{root}/a"
+    assert ssm.put_parameter(Name=f"  {name} ", Value="v1", Type="String")["Version"] == 1
+    assert ssm.get_parameter(Name=name)["Parameter"]["Name"] == name
+    ssm.put_parameter(Name=f"{name} ", Value="v2", Overwrite=True)
+    assert ssm.get_parameter(Name=f" {name}")["Parameter"]["Value"] == "v2"
+    assert ssm.get_parameter(Name=f" {name}:1 ")["Parameter"]["Value"] == "v1"
+    got = ssm.get_parameters(Names=[f" {name} "])
+    assert ([p["Name"] for p in got["Parameters"]], got["InvalidParameters"]) == ([name], [])
+    assert [p["Name"] for p in ssm.get_parameters_by_path(Path=f" {root} ")["Parameters"]] == [name]
+    assert (
+        ssm.label_parameter_version(Name=f" {name} ", ParameterVersion=1, Labels=["old"])["InvalidLabels"]
+        == []
+    )
+    hist = ssm.get_parameter_history(Name=f" {name} ")["Parameters"]
+    assert [(h["Version"], h["Labels"]) for h in hist] == [(1, ["old"]), (2, [])]
+    assert ssm.unlabel_parameter_version(Name=f"{name} ", ParameterVersion=1, Labels=["old"])[
+        "RemovedLabels"
+    ] == ["old"]
+    assert fails(ssm.put_parameter, Name=f"{root}/a b", Value="v", Type="String")[0] == "ValidationException"
+
+
+def test_get_parameter_history_takes_an_arn(ssm: Any) -> None:
+    for name in (f"/hist{uid()}/a", f"hist{uid()}"):
+        ssm.put_parameter(Name=name, Value="v1", Type="String")
+        ssm.put_parameter(Name=name, Value="v2", Type="String", Overwrite=True)
+        arn = ssm.get_parameter(Name=name)["Parameter"]["ARN"]
+        hist = ssm.get_parameter_history(Name=arn)["Parameters"]
+        assert [(h["Name"], h["Value"]) for h in hist] == [(name, "v1"), (name, "v2")]
+    assert fails(ssm.get_parameter_history, Name=arn + "x")[0] == "ParameterNotFound"
+
+
+def test_get_parameters_lists_results_in_alphabetical_order(ssm: Any) -> None:
+    root = f"/abc{uid()}"
+    for n in ("c", "a", "b"):
+        ssm.put_parameter(Name=f"{root}/{n}", Value=n, Type="String")
+    got = ssm.get_parameters(Names=[f"{root}/c", f"{root}/b", f"{root}/a", f"{root}/none"])
+    assert [p["Name"] for p in got["Parameters"]] == [f"{root}/a", f"{root}/b", f"{root}/c"]
+    assert got["InvalidParameters"] == [f"{root}/none"]

@@ -9,7 +9,10 @@ Pure functions; the AWS rules and messages live here:
   the leading slash): ``ValidationException``;
 - at most 1011 characters including the ARN before the name;
 - a top-level name may be spelt with or without its leading slash: ``/a``
-  and ``a`` name one parameter (ARN ``parameter/a``), shown as created.
+  and ``a`` name one parameter (ARN ``parameter/a``), shown as created;
+- spaces at the beginning or end of a name are removed (AWS documents this
+  for every operation that reads a parameter by name or path); a space
+  inside a name is a ValidationException.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ __all__ = [
     "parent_of",
     "parse_selector",
     "path_arn",
+    "request_name",
+    "trim",
 ]
 
 MAX_LEVELS = 15
@@ -75,6 +80,11 @@ def other_spelling(name: str) -> str | None:
     if not bare or "/" in bare:
         return None
     return bare if name.startswith("/") else "/" + bare
+
+
+def trim(name: str) -> str:
+    """A name or path as the service reads it: spaces at either end removed."""
+    return name.strip(" ")
 
 
 def param_arn(region: str, account: str, name: str) -> str:
@@ -181,8 +191,19 @@ def name_from_arn(value: str, region: str, account: str) -> str | None:
     return "/" + rest if "/" in rest else rest
 
 
+def request_name(value: str, region: str, account: str) -> str:
+    """The parameter named by a ``Name`` that may be a name or an ARN, trimmed;
+    an ARN of this account and region reads as its name (``a`` for
+    ``parameter/a``: lookups find ``/a`` too), any other value as given."""
+    value = trim(value)
+    if value.startswith("arn:"):
+        return name_from_arn(value, region, account) or value
+    return value
+
+
 def parse_selector(value: str, region: str, account: str) -> Selector | None:
-    """Split ``name[:version|:label]`` (``value`` may be an ARN); None if malformed."""
+    """Split ``name[:version|:label]`` (``value`` may be an ARN; it is trimmed); None if malformed."""
+    value = trim(value)
     if value.startswith("arn:"):
         head, sep, tail = value.partition(":parameter/")
         if not sep:

@@ -19,7 +19,7 @@ from fleetward.services.ssm.errors import (
     ParameterVersionLabelLimitExceeded,
     ParameterVersionNotFound,
 )
-from fleetward.services.ssm.names import check_label
+from fleetward.services.ssm.names import check_label, request_name, trim
 from fleetward.services.ssm.parameter_policies import policies_out
 from fleetward.services.ssm.parameters import tagged_parameter_check
 from fleetward.services.ssm.secure import ciphertext_text, open_value
@@ -42,11 +42,24 @@ async def _current(ctx: CallContext, name: str) -> Any:
     return row
 
 
+def _history_name(ctx: CallContext, value: str) -> str:
+    # GetParameterHistory takes a name or an ARN.
+    return request_name(value, ctx.region, ctx.account)
+
+
+def _label_name(ctx: CallContext, value: str) -> str:
+    # The label operations take a name only ("You can't enter the ARN").
+    return trim(value)
+
+
 @operation(
-    "ssm", "GetParameterHistory", read_only=True, authorize=tagged_parameter_check("ssm:GetParameterHistory")
+    "ssm",
+    "GetParameterHistory",
+    read_only=True,
+    authorize=tagged_parameter_check("ssm:GetParameterHistory", _history_name),
 )
 async def get_parameter_history(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    current = await _current(ctx, req["Name"])
+    current = await _current(ctx, _history_name(ctx, req["Name"]))
     name: str = current["name"]
     after = 0
     if req.get("NextToken"):
@@ -109,9 +122,11 @@ async def _version_exists(ctx: CallContext, name: str, version: int) -> None:
         )
 
 
-@operation("ssm", "LabelParameterVersion", authorize=tagged_parameter_check("ssm:LabelParameterVersion"))
+@operation(
+    "ssm", "LabelParameterVersion", authorize=tagged_parameter_check("ssm:LabelParameterVersion", _label_name)
+)
 async def label_parameter_version(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    current = await _current(ctx, req["Name"])
+    current = await _current(ctx, _label_name(ctx, req["Name"]))
     name: str = current["name"]
     version = (
         int(req["ParameterVersion"]) if req.get("ParameterVersion") is not None else int(current["version"])
@@ -154,9 +169,13 @@ async def label_parameter_version(ctx: CallContext, req: dict[str, Any]) -> dict
     return {"InvalidLabels": invalid, "ParameterVersion": version}
 
 
-@operation("ssm", "UnlabelParameterVersion", authorize=tagged_parameter_check("ssm:UnlabelParameterVersion"))
+@operation(
+    "ssm",
+    "UnlabelParameterVersion",
+    authorize=tagged_parameter_check("ssm:UnlabelParameterVersion", _label_name),
+)
 async def unlabel_parameter_version(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    current = await _current(ctx, req["Name"])
+    current = await _current(ctx, _label_name(ctx, req["Name"]))
     name: str = current["name"]
     version = int(req["ParameterVersion"])
     await _version_exists(ctx, name, version)

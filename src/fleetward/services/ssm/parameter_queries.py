@@ -21,7 +21,7 @@ from fleetward.services.ssm.errors import (
     InvalidFilterValue,
     InvalidNextToken,
 )
-from fleetward.services.ssm.names import COMMON_FILTER_MESSAGE, check_path, param_arn, path_arn
+from fleetward.services.ssm.names import COMMON_FILTER_MESSAGE, check_path, param_arn, path_arn, trim
 from fleetward.services.ssm.parameter_policies import policies_out
 from fleetward.services.ssm.parameters import RESOURCE_TYPE, wire_parameter
 
@@ -216,7 +216,7 @@ async def _authz_by_path(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
     return [
         Check(
             "ssm:GetParametersByPath",
-            path_arn(ctx.region, ctx.account, req["Path"]),
+            path_arn(ctx.region, ctx.account, trim(req["Path"])),
             {"ssm:recursive": "true" if req.get("Recursive") else "false"},
             resource_type=RESOURCE_TYPE,
         )
@@ -225,7 +225,7 @@ async def _authz_by_path(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
 
 @operation("ssm", "GetParametersByPath", read_only=True, authorize=_authz_by_path)
 async def get_parameters_by_path(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    path: str = req["Path"]
+    path = trim(req["Path"])
     check_path(path)
     w = _Where()
     base = path.rstrip("/")

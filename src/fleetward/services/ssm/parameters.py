@@ -9,6 +9,7 @@ the caller.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -30,7 +31,14 @@ from fleetward.services.ssm.errors import (
     TooManyTagsError,
     UnsupportedParameterType,
 )
-from fleetward.services.ssm.names import Selector, check_name, other_spelling, param_arn, parse_selector
+from fleetward.services.ssm.names import (
+    Selector,
+    check_name,
+    other_spelling,
+    param_arn,
+    parse_selector,
+    trim,
+)
 from fleetward.services.ssm.parameter_policies import (
     kept_policy_state,
     load_policies,
@@ -134,7 +142,7 @@ async def wire_parameter(
 
 
 async def _authz_get(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
-    raw = req["Name"]
+    raw = trim(req["Name"])
     sel = parse_selector(raw, ctx.region, ctx.account)
     name = sel.name if sel else raw
     keys: dict[str, str] = {}
@@ -155,7 +163,7 @@ async def _authz_get(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
 
 @operation("ssm", "GetParameter", read_only=True, authorize=_authz_get)
 async def get_parameter(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    raw = req["Name"]
+    raw = trim(req["Name"])
     sel = parse_selector(raw, ctx.region, ctx.account)
     if sel is None:
         raise ParameterNotFound(f"Parameter {raw} not found.")
@@ -173,7 +181,7 @@ async def _names_checks(ctx: CallContext, names: list[str], action: str) -> list
     wanted: dict[str, str] = {}
     for raw in names:
         sel = parse_selector(raw, ctx.region, ctx.account)
-        wanted[raw] = sel.name if sel else raw
+        wanted[raw] = sel.name if sel else trim(raw)
     lookup = {n for name in wanted.values() for n in (name, other_spelling(name)) if n}
     rows = await ctx.conn.fetchall(
         "SELECT name, tags FROM ssm_parameters WHERE account = ? AND region = ? AND name IN ("
@@ -213,6 +221,7 @@ async def get_parameters(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any
             invalid.append(raw)
             continue
         found.append(await wire_parameter(ctx, row, decrypt, sel.text))
+    found.sort(key=lambda p: str(p["Name"]))  # "listed in alphabetical order", as AWS documents
     return {"Parameters": found, "InvalidParameters": invalid}
 
 
@@ -220,7 +229,7 @@ async def get_parameters(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any
 
 
 async def _authz_put(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
-    name = req["Name"]
+    name = trim(req["Name"])
     keys: dict[str, Any] = {"ssm:overwrite": "true" if req.get("Overwrite") else "false"}
     row = await store.find(ctx, "name, tags", name)
     if row is not None:
@@ -267,7 +276,7 @@ def _check_pattern(pattern: str, value: str, ptype: str) -> None:
 
 @operation("ssm", "PutParameter", authorize=_authz_put)
 async def put_parameter(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    name: str = req["Name"]
+    name = trim(req["Name"])
     value: str = req["Value"]
     overwrite = bool(req.get("Overwrite"))
     tags = req.get("Tags") or []
@@ -440,12 +449,13 @@ async def _make_room(ctx: CallContext, name: str) -> None:
 # ---------------------------------------------------------- DeleteParameter
 
 
-def tagged_parameter_check(action: str) -> Any:
-    """An ``authorize`` for ``action`` on the request's ``Name``, with the
-    parameter's tags as ``aws:ResourceTag/<k>`` condition keys."""
+def tagged_parameter_check(action: str, name_of: Callable[[CallContext, str], str] | None = None) -> Any:
+    """An ``authorize`` for ``action`` on the request's ``Name`` (read by
+    ``name_of`` if given), with the parameter's tags as ``aws:ResourceTag/<k>``
+    condition keys."""
 
     async def authz(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
-        name = req["Name"]
+        name = name_of(ctx, req["Name"]) if name_of else req["Name"]
         row = await store.find(ctx, "name, tags", name)
         keys = tag_keys(row["tags"]) if row is not None else {}
         return [

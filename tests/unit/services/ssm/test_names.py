@@ -20,6 +20,8 @@ from fleetward.services.ssm.names import (
     parent_of,
     parse_selector,
     path_arn,
+    request_name,
+    trim,
 )
 
 R, A = "us-east-1", "111122223333"
@@ -125,3 +127,23 @@ def test_selectors() -> None:
     assert parse_selector(f"arn:aws:ssm:eu-west-1:{A}:parameter/x", R, A) is None
     assert Selector("/a", version=3).text == ":3"
     assert Selector("/a", label="p").text == ":p"
+
+
+def test_surrounding_spaces_are_removed() -> None:
+    assert trim("  /a/b ") == "/a/b"
+    assert trim("/a b") == "/a b"  # inside: left for check_name to refuse
+    assert parse_selector(" /a/b:3 ", R, A) == Selector("/a/b", version=3)
+
+
+@pytest.mark.parametrize(
+    ("value", "name"),
+    [
+        ("/a/b", "/a/b"),
+        (" /a/b ", "/a/b"),
+        (f"arn:aws:ssm:{R}:{A}:parameter/a/b", "/a/b"),
+        (f" arn:aws:ssm:{R}:{A}:parameter/top", "top"),
+        ("arn:aws:ssm:eu-west-1:999999999999:parameter/a", "arn:aws:ssm:eu-west-1:999999999999:parameter/a"),
+    ],
+)
+def test_request_name(value: str, name: str) -> None:
+    assert request_name(value, R, A) == name
