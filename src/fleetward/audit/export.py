@@ -9,6 +9,10 @@ and for every (account, region) one digest file per period under
 (the signature, as S3 object metadata in CloudTrail, is written beside
 each digest as ``<file>.metadata.json``). Records not yet covered by a
 digest are not exported.
+
+The trail is validated first and a trail with findings is not exported:
+re-signing it would turn a changed or removed record into valid-looking
+CloudTrail files.
 """
 
 from __future__ import annotations
@@ -26,11 +30,20 @@ import orjson
 from fleetward.audit.digest import BUCKET, signing_string
 from fleetward.audit.record import iso
 from fleetward.crypto import signing
+from fleetward.audit.validate import Report, validate_trail
 from fleetward.storage.db import Database
 
-__all__ = ["export_trail"]
+__all__ = ["TrailInvalid", "export_trail"]
 
 UNKNOWN_ACCOUNT = "000000000000"
+
+
+class TrailInvalid(Exception):
+    """The trail did not validate; nothing was exported."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(f"trail is INVALID: {len(report.findings)} findings")
+        self.report = report
 
 
 def _stamp(t: float, fmt: str) -> str:
@@ -44,9 +57,23 @@ def _write(out: Path, key: str, data: bytes) -> None:
 
 
 async def export_trail(
-    db: Database, out: Path, *, fingerprint: str, private_pem: bytes, trail: str = "fleetward"
+    db: Database,
+    out: Path,
+    *,
+    fingerprint: str,
+    private_pem: bytes,
+    now: float,
+    retention_days: int = 90,
+    trail: str = "fleetward",
 ) -> dict[str, int]:
-    """Write the files; returns counts (log files, digest files, records)."""
+    """Write the files; returns counts (log files, digest files, records).
+
+    Raises TrailInvalid, before writing anything, when ``validate_trail``
+    has findings.
+    """
+    report = await validate_trail(db, now=now, retention_days=retention_days)
+    if not report.ok:
+        raise TrailInvalid(report)
     digests = await db.fetchall("SELECT id, period_start, period_end, body FROM audit_digests ORDER BY id")
     counts = {"logFiles": 0, "digestFiles": 0, "records": 0}
     chains: dict[tuple[str, str], tuple[str, str, str]] = {}  # (acct, region) -> (object, hash, signature)

@@ -69,6 +69,9 @@ def register(sub: Any) -> None:
     _db_args(e)
     e.add_argument("--out", required=True, help="output directory")
     e.add_argument("--close-open-hour", action="store_true", help="first write the digest of the open period")
+    e.add_argument(
+        "--retention-days", type=int, default=90, help="records older than this may be gone (default 90)"
+    )
     e.set_defaults(func=_export)
     if "iam" not in getattr(sub, "choices", {}):
         iam = sub.add_parser("iam", help="IAM tools")
@@ -182,16 +185,29 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from fleetward.audit.digest import current_signing_key
-    from fleetward.audit.export import export_trail
+    from fleetward.audit.export import TrailInvalid, export_trail
 
     async def run() -> int:
         db = await _open(args)
         try:
             if args.close_open_hour:
                 await _close(args, db)
+            now = datetime.now(UTC).timestamp()
             async with db.write() as conn:
-                fp, pem = await current_signing_key(conn, _keyring(args), datetime.now(UTC).timestamp())
-            counts = await export_trail(db, Path(args.out), fingerprint=fp, private_pem=pem)
+                fp, pem = await current_signing_key(conn, _keyring(args), now)
+            counts = await export_trail(
+                db,
+                Path(args.out),
+                fingerprint=fp,
+                private_pem=pem,
+                now=now,
+                retention_days=args.retention_days,
+            )
+        except TrailInvalid as e:
+            for f in e.report.findings:
+                print(f"INVALID {f.kind}: {f.message}")
+            print(f"fleetward: {e}; nothing exported (see `fleetward trail validate`)", file=sys.stderr)
+            return 1
         finally:
             await db.close()
         print(
