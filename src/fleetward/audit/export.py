@@ -29,8 +29,8 @@ import orjson
 
 from fleetward.audit.digest import BUCKET, signing_string
 from fleetward.audit.record import iso
-from fleetward.crypto import signing
 from fleetward.audit.validate import Report, validate_trail
+from fleetward.crypto import signing
 from fleetward.storage.db import Database
 
 __all__ = ["TrailInvalid", "export_trail"]
