@@ -282,6 +282,48 @@ def test_key_policy_get_put_lockout(server: Server) -> None:
     assert code_of(e) == "MalformedPolicyDocumentException"
 
 
+def test_lockout_bypass_and_policy_size(server: Server) -> None:
+    kms = server.client("kms")
+    account = new_key(server)["AWSAccountId"]
+    lockout = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account}:user/nobody"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
+        }
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.create_key(Policy=lockout)
+    assert (code_of(e), msg_of(e)) == (
+        "MalformedPolicyDocumentException",
+        "The new key policy will not allow you to update the key policy in the future.",
+    )
+    # BypassPolicyLockoutSafetyCheck: the key is made, and the caller is then locked out.
+    locked = kms.create_key(Policy=lockout, BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.put_key_policy(KeyId=locked["KeyId"], PolicyName="default", Policy=lockout)
+    assert code_of(e) == "AccessDeniedException"
+    other = new_key(server)
+    kms.put_key_policy(
+        KeyId=other["KeyId"], PolicyName="default", Policy=lockout, BypassPolicyLockoutSafetyCheck=True
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.get_key_policy(KeyId=other["KeyId"])
+    assert code_of(e) == "AccessDeniedException"
+    # Over the 32 KB key policy quota (within the model's 131072 characters): LimitExceededException.
+    big = json.loads(lockout)
+    big["Statement"][0]["Sid"] = "x" * 33000
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.create_key(Policy=json.dumps(big), BypassPolicyLockoutSafetyCheck=True)
+    assert code_of(e) == "LimitExceededException"
+
+
 def test_tags(server: Server) -> None:
     kms = server.client("kms")
     meta = new_key(server, Tags=[{"TagKey": "team", "TagValue": "a"}])

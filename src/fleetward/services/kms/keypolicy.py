@@ -10,7 +10,7 @@ from fleetward.iam.context import RequestContext
 from fleetward.iam.errors import MalformedPolicyError
 from fleetward.iam.policy import CompiledPolicy, PolicyKind, compile_policy
 from fleetward.iam.statement import Effect, PrincipalMatch
-from fleetward.services.kms.errors import MalformedPolicyDocumentException
+from fleetward.services.kms.errors import LimitExceededException, MalformedPolicyDocumentException
 
 __all__ = [
     "LOCKOUT_MESSAGE",
@@ -87,11 +87,13 @@ def managed_ssm_policy(account: str, region: str) -> str:
 def compile_key_policy(text: str, name: str = "default") -> CompiledPolicy:
     """Validate and compile a key policy.
 
-    Raises ``MalformedPolicyDocumentException`` (IAM's wording) when the
-    document is not a valid resource policy or exceeds 32 KB.
+    Raises ``LimitExceededException`` when it exceeds the 32 KB key policy
+    quota (as the KMS API reference says: the model lets 131072 characters
+    through), ``MalformedPolicyDocumentException`` (IAM's wording) when the
+    document is not a valid resource policy.
     """
     if len(text.encode("utf-8")) > MAX_POLICY_BYTES:
-        raise MalformedPolicyDocumentException("Policy exceeds the maximum size of 32768 bytes.")
+        raise LimitExceededException(f"Policy exceeds the maximum size of {MAX_POLICY_BYTES} bytes.")
     try:
         return compile_policy(text, kind=PolicyKind.RESOURCE, name=name)
     except MalformedPolicyError as e:
