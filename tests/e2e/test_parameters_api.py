@@ -470,7 +470,12 @@ def test_describe_filters(ssm: Any, tree: str) -> None:
         (
             {"ParameterFilters": [{"Key": "Type", "Option": "Contains", "Values": ["String"]}]},
             "InvalidFilterOption",
-            "Contains",
+            "The following filter option is not valid: Contains. Valid options include: [BeginsWith, Equals].",
+        ),
+        (
+            {"ParameterFilters": [{"Key": "Name", "Option": "option", "Values": ["x"]}]},
+            "InvalidFilterOption",
+            "The following filter option is not valid: option. Valid options include: [BeginsWith, Equals].",
         ),
         (
             {

@@ -117,12 +117,11 @@ def _apply_filters(ctx: CallContext, filters: list[dict[str, Any]], by_path: boo
                 )
             _path_filter(values, option, w)
             continue
-        allowed = ["BeginsWith", "Equals"] if key != "Label" else ["Equals"]
-        if key == "Name":
-            allowed.append("Contains")
-        if option not in allowed:
+        named = ["BeginsWith", "Equals"] if key != "Label" else ["Equals"]
+        # Name also takes Contains, which AWS's message does not list.
+        if option not in named and not (key == "Name" and option == "Contains"):
             raise InvalidFilterOption(
-                f"The following filter option is not valid: {option}. Valid options include: [{', '.join(allowed)}]."
+                f"The following filter option is not valid: {option}. Valid options include: [{', '.join(named)}]."
             )
         if key == "Type":
             _enum_values(values, _TYPES)
