@@ -422,3 +422,64 @@ def test_policy_size_limits_as_iam_counts_them(server: Server) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.create_policy(PolicyName=_name("p"), PolicyDocument=_sized(6145))
     assert _err(e) == ("LimitExceeded", "Cannot exceed quota for PolicySize: 6144")
+
+
+def _denied(call: Any) -> str:
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        call()
+    code, message = _err(e)
+    assert code == "AccessDenied"
+    return message
+
+
+def test_delegated_administration_with_iam_condition_keys(server: Server) -> None:
+    iam = server.client("iam")
+    account = server.client("sts").get_caller_identity()["Account"]
+    boundary = iam.create_policy(PolicyName=_name("boundary"), PolicyDocument=ALLOW_GET)["Policy"]["Arn"]
+    read_only = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    _, delegate = _user_with_key(
+        server,
+        _doc(
+            {"Effect": "Allow", "Action": ["iam:DeleteUser", "iam:TagUser"], "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Action": ["iam:DeleteUser", "iam:TagUser"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:ResourceTag/protected": "true"}},
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["iam:CreateUser", "iam:PutUserPolicy"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}},
+            },
+            {
+                "Effect": "Allow",
+                "Action": "iam:AttachUserPolicy",
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"iam:PolicyARN": read_only}},
+            },
+        ),
+    )
+    d = server.client("iam", delegate)
+    protected, plain = _name("p"), _name("q")
+    iam.create_user(UserName=protected, Tags=[{"Key": "protected", "Value": "true"}])
+    iam.create_user(UserName=plain)
+    arn = f"arn:aws:iam::{account}:user/{protected}"
+    assert _denied(lambda: d.delete_user(UserName=protected)).endswith(
+        f"iam:DeleteUser on resource: {arn} with an explicit deny in an identity-based policy"
+    )
+    _denied(lambda: d.tag_user(UserName=protected, Tags=[{"Key": "protected", "Value": "false"}]))
+    d.delete_user(UserName=plain)
+    # Users it creates must carry the boundary; it may then grant them inline policies.
+    _denied(lambda: d.create_user(UserName=_name("c")))
+    bounded = _name("b")
+    d.create_user(UserName=bounded, PermissionsBoundary=boundary)
+    d.put_user_policy(UserName=bounded, PolicyName="p", PolicyDocument=ALLOW_GET)
+    _denied(lambda: d.put_user_policy(UserName=protected, PolicyName="p", PolicyDocument=ALLOW_GET))
+    d.attach_user_policy(UserName=bounded, PolicyArn=read_only)
+    _denied(
+        lambda: d.attach_user_policy(
+            UserName=bounded, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+        )
+    )

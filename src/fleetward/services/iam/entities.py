@@ -54,8 +54,51 @@ def target_name(ctx: CallContext, kind: Kind, req: dict[str, Any]) -> str:
     raise InvalidInput(f"Must specify {kind.member}")
 
 
+# IAM actions that offer iam:PermissionsBoundary (the request's boundary for
+# Create*/Put*PermissionsBoundary, else the one the user or role has) and
+# iam:PolicyARN, per IAM's service authorization reference.
+_BOUNDARY_KEY_OPS = frozenset(
+    f"{verb}{title}{noun}"
+    for title in ("User", "Role")
+    for verb, noun in (
+        ("Create", ""),
+        ("Put", "PermissionsBoundary"),
+        ("Delete", "PermissionsBoundary"),
+        ("Attach", "Policy"),
+        ("Detach", "Policy"),
+        ("Put", "Policy"),
+        ("Delete", "Policy"),
+    )
+)
+_POLICY_ARN_KEY_OPS = frozenset(
+    f"{verb}{title}Policy" for verb in ("Attach", "Detach") for title in ("User", "Group", "Role")
+)
+
+
+def _entity_keys(op: str, kind: Kind, req: dict[str, Any], row: Any) -> dict[str, Any]:
+    """Condition keys of ``iam:<op>`` on a user/group/role: the entity's tags as
+    ``aws:ResourceTag/`` and ``iam:ResourceTag/``, ``iam:PermissionsBoundary``,
+    ``iam:PolicyARN`` (only where IAM offers them)."""
+    keys: dict[str, Any] = {}
+    if row is not None and kind is not GROUP:
+        for t in store.load_tags(row["tags"]):
+            k = t["Key"].lower()
+            keys[f"aws:resourcetag/{k}"] = keys[f"iam:resourcetag/{k}"] = t["Value"]
+    if op in _BOUNDARY_KEY_OPS:
+        if op.startswith("Create") or (op.startswith("Put") and op.endswith("Boundary")):
+            boundary = req.get("PermissionsBoundary")
+        else:
+            boundary = row["boundary_arn"] if row is not None else None
+        if boundary:
+            keys["iam:permissionsboundary"] = boundary
+    if op in _POLICY_ARN_KEY_OPS and req.get("PolicyArn"):
+        keys["iam:policyarn"] = req["PolicyArn"]
+    return keys
+
+
 def authz_entity(op: str, kind: Kind) -> Authz:
-    """Authorize ``iam:<op>`` on the named user/group/role's ARN (with its stored path).
+    """Authorize ``iam:<op>`` on the named user/group/role's ARN (with its stored path),
+    with the entity's condition keys (:func:`_entity_keys`).
 
     Listing operations (``List<Kind>s``) act on ``arn:aws:iam::<acct>:<kind>/<PathPrefix>``.
     """
@@ -68,16 +111,18 @@ def authz_entity(op: str, kind: Kind) -> Authz:
         if not name and kind is USER and ctx.principal.type == "IAMUser":
             name = ctx.principal.name
         path = req.get("Path") or "/"
+        row = None
         if name:
             row = await ctx.conn.fetchone(
-                f"SELECT path FROM {kind.table} WHERE account = ? AND name = ?",
+                f"SELECT * FROM {kind.table} WHERE account = ? AND name = ?",
                 ctx.account,
                 name,
             )
             if row is not None:
-                path = row[0]
+                path = row["path"]
         arn = store.entity_arn(ctx.account, kind.word, path, str(name or "")) if name else "*"
-        return [Check(f"iam:{op}", arn, resource_type=kind.resource_type)]
+        keys = _entity_keys(op, kind, req, row)
+        return [Check(f"iam:{op}", arn, keys=keys or None, resource_type=kind.resource_type)]
 
     return authz
 
