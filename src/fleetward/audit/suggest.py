@@ -1,14 +1,23 @@
 """Least privilege from activity: the smallest policy covering what a principal did.
 
 Like IAM Access Analyzer's policy generation from CloudTrail: the
-principal's successful calls since a time become actions (service prefix
-from the event source) grouped by the resource ARNs they touched; calls
-that named no resource get ``"Resource": "*"``.
+permissions the principal's calls since a time were granted become actions
+grouped by the resource ARNs they touched. Each record lists the
+authorization decisions of its call (``additionalEventData.authorization``:
+action and resource of every check), so an operation that needs several
+actions (``AddRoleToInstanceProfile`` also needs ``iam:PassRole`` on the
+role, ``ReEncrypt`` needs ``kms:ReEncryptFrom`` and ``kms:ReEncryptTo``)
+gets exactly those, each on its own resource. Denied checks grant nothing.
+A successful record without decisions (a call that needs no permission)
+falls back to its event name and resources; calls that named no resource
+get ``"Resource": "*"``.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import orjson
 
 from fleetward.storage.db import Database
 
@@ -34,22 +43,37 @@ def _principal_match(arn: str) -> tuple[str, str]:
     return "principal_arn = ?", arn
 
 
+def _granted(rec: dict[str, Any], event_source: str, event_name: str) -> list[tuple[str, str]]:
+    """(action, resource) pairs the call behind ``rec`` was allowed."""
+    extra = rec.get("additionalEventData")
+    decisions = extra.get("authorization") if isinstance(extra, dict) else None
+    if decisions:
+        return [
+            (str(d["action"]), str(d.get("resource") or "*"))
+            for d in decisions
+            if isinstance(d, dict) and d.get("decision") == "Allow" and d.get("action")
+        ]
+    if rec.get("errorCode"):
+        return []
+    action = f"{iam_prefix(event_source)}:{event_name}"
+    return [(action, str(r.get("ARN") or "*")) for r in rec.get("resources") or ()] or [(action, "*")]
+
+
 async def suggest_policy(db: Database, principal_arn: str, since: float) -> dict[str, Any]:
     """An IAM policy document allowing exactly the actions and resources used."""
     cond, arg = _principal_match(principal_arn)
     rows = await db.fetchall(
-        f"SELECT e.event_id, e.event_source, e.event_name, r.resource_name FROM audit_events e"
-        f" LEFT JOIN audit_resources r ON r.event_id = e.event_id"
-        f" WHERE e.{cond} AND e.event_time >= ? AND e.error_code IS NULL",
+        f"SELECT event_source, event_name, record FROM audit_events WHERE {cond} AND event_time >= ?",
         arg,
         float(since),
     )
     by_resource: dict[str, set[str]] = {}
     for r in rows:
-        action = f"{iam_prefix(str(r['event_source']))}:{r['event_name']}"
-        if action in _PUBLIC:
-            continue
-        by_resource.setdefault(str(r["resource_name"] or "*"), set()).add(action)
+        for action, resource in _granted(
+            orjson.loads(r["record"]), str(r["event_source"]), str(r["event_name"])
+        ):
+            if action not in _PUBLIC:
+                by_resource.setdefault(resource, set()).add(action)
     # Resources used by the same set of actions share one statement.
     by_actions: dict[tuple[str, ...], list[str]] = {}
     for arn, actions in by_resource.items():
