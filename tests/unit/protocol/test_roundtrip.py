@@ -4,6 +4,10 @@ Input side: for every operation, hypothesis generates valid inputs from the
 input shape; botocore's serializer writes the request; our parser must give
 back exactly the generated params. Output side: valid outputs from the output
 shape go through our serializer and botocore's parser must give them back.
+
+Random examples leave optional members out at random, so the ``*_every_member``
+tests add values that hold every member at every depth (one per union
+variant) and check that they reach every shape of the operation.
 """
 
 from __future__ import annotations
@@ -21,9 +25,13 @@ from hypothesis import strategies as st
 from fleetward.protocol import jsonproto, query, restjson
 from tests.unit.protocol.strategies import (
     Unsatisfiable,
+    full_value_for,
+    member_slots,
     operation_model,
     operations,
     service_model,
+    slots_in,
+    union_width,
     value_for,
 )
 
@@ -34,6 +42,7 @@ SETTINGS = settings(
     derandomize=True,  # the same examples on every run: CI results are reproducible
     suppress_health_check=list(HealthCheck),
 )
+FULL_SETTINGS = settings(SETTINGS, max_examples=1)
 
 OPS = operations()
 IDS = [f"{s}:{o}" for s, o in OPS]
@@ -129,3 +138,53 @@ def test_output_roundtrip(service: str, name: str) -> None:
         assert parsed == result
 
     check()
+
+
+def _every_member(op: OperationModel, shape: Any, check: Any, *, body_only: bool = False) -> None:
+    """Run ``check`` on values holding every member of ``shape``; they must reach every member."""
+    seen: set[tuple[str, str]] = set()
+    nonempty = op.metadata["protocol"] == "query"
+    for variant in range(union_width(shape)):
+        try:
+            strategy = full_value_for(shape, variant, nonempty=nonempty, body_only=body_only)
+        except Unsatisfiable as e:
+            pytest.fail(f"no valid value known for {e}")
+
+        @FULL_SETTINGS
+        @given(strategy)
+        def run(value: dict[str, Any]) -> None:
+            slots_in(shape, value, seen)
+            check(value)
+
+        run()
+    missing = member_slots(shape, body_only=body_only) - seen
+    assert not missing, f"members never exercised: {sorted(missing)}"
+
+
+@pytest.mark.parametrize(("service", "name"), OPS, ids=IDS)
+def test_input_roundtrip_every_member(service: str, name: str) -> None:
+    op = operation_model(service, name)
+    if op.input_shape is None:
+        pytest.skip("no input")
+
+    def check(params: dict[str, Any]) -> None:
+        assert parse_with_ours(service, op, params) == params
+
+    _every_member(op, op.input_shape, check)
+
+
+@pytest.mark.parametrize(("service", "name"), OPS, ids=IDS)
+def test_output_roundtrip_every_member(service: str, name: str) -> None:
+    op = operation_model(service, name)
+    if op.output_shape is None:
+        pytest.skip("no output (test_output_roundtrip checks the empty document)")
+    if op.has_event_stream_output:
+        pytest.skip("event-stream output is not a JSON document")
+    parser = botocore.parsers.create_parser(op.metadata["protocol"])
+
+    def check(result: dict[str, Any]) -> None:
+        parsed = parser.parse(serialize_with_ours(op, result), op.output_shape)
+        parsed.pop("ResponseMetadata", None)
+        assert parsed == result
+
+    _every_member(op, op.output_shape, check, body_only=True)
