@@ -9,10 +9,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import boto3
 import botocore.exceptions
 import pytest
 
-from tests.support.server import Server, signed_request
+from tests.support.server import NO_RETRY, Server, signed_request
 
 # Every test here runs against SQLite and PostgreSQL (tests/conftest.py).
 BACKENDS = ("sqlite", "postgresql")
@@ -233,6 +234,18 @@ def test_errors_as_aws(server: Server) -> None:
     assert (
         err(kms.decrypt, CiphertextBlob=blob, EncryptionContext={"k": "w"})[0] == "InvalidCiphertextException"
     )
+    # KMS keys are regional: the blob does not open in another region.
+    elsewhere = boto3.client(
+        "kms",
+        endpoint_url=server.endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id=server.admin[0],
+        aws_secret_access_key=server.admin[1],
+        config=NO_RETRY,
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        elsewhere.decrypt(CiphertextBlob=blob, EncryptionContext={"k": "v"})
+    assert code_of(e) == "InvalidCiphertextException"
     tampered = bytearray(blob)
     tampered[-1] ^= 1
     assert err(kms.decrypt, CiphertextBlob=bytes(tampered), EncryptionContext={"k": "v"})[0] == (

@@ -63,7 +63,7 @@ async def _source_key(ctx: CallContext, blob: bytes, key_id: str | None) -> KeyR
         named = await resolve(ctx, key_id)
         if not named.symmetric:
             return named
-    key = await engine(ctx).key_of_blob(ctx.conn, blob)
+    key = await engine(ctx).key_of_blob(ctx.conn, blob, ctx.region)
     if key_id and named.key_id != key.key_id:
         raise IncorrectKeyException()
     return key

@@ -464,17 +464,19 @@ class KeyService:
         except CryptoError as e:
             raise InvalidCiphertextException("Invalid encryption context.") from e
 
-    async def key_of_blob(self, conn: Conn, blob: bytes) -> KeyRecord:
+    async def key_of_blob(self, conn: Conn, blob: bytes, region: str) -> KeyRecord:
         """The key named by a ciphertext blob's header (unauthenticated: decrypt checks).
 
-        Raises ``InvalidCiphertextException`` for a malformed blob or unknown key.
+        KMS keys are regional: a blob opens only in its key's region. Raises
+        ``InvalidCiphertextException`` for a malformed blob, an unknown key or
+        a key of another region.
         """
         try:
             header = kms_blob.parse_header(blob)
         except CryptoError as e:
             raise InvalidCiphertextException() from e
         key = await self.get(conn, header.key_id)
-        if key is None:
+        if key is None or key.region != region:
             raise InvalidCiphertextException()
         return key
 
@@ -629,7 +631,7 @@ class KeyService:
         Raises InvalidCiphertextException (tampered blob, wrong context),
         AccessDeniedException, DisabledException, KMSInvalidStateException.
         """
-        key = await self.key_of_blob(ctx.conn, blob)
+        key = await self.key_of_blob(ctx.conn, blob, ctx.region)
         check = await self.check_for(
             ctx.conn, ctx.account, key, "kms:Decrypt", context=context, via_service=via_service
         )

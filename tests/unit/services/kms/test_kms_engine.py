@@ -69,8 +69,11 @@ async def test_encrypt_decrypt_round_trip_and_tamper(env: ServiceEnv) -> None:
             bad = bytearray(blob)
             bad[i] ^= 1
             with pytest.raises(InvalidCiphertextException):
-                found = await svc(env).key_of_blob(conn, bytes(bad))
+                found = await svc(env).key_of_blob(conn, bytes(bad), REGION)
                 await svc(env).decrypt(conn, found, bytes(bad), {"a": "b"})
+        assert (await svc(env).key_of_blob(conn, blob, REGION)).key_id == key.key_id
+        with pytest.raises(InvalidCiphertextException):  # keys are regional
+            await svc(env).key_of_blob(conn, blob, "eu-west-1")
 
 
 async def test_backing_key_stored_only_wrapped(env: ServiceEnv) -> None:
