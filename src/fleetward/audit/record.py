@@ -119,8 +119,14 @@ def user_identity(p: Principal | None, access_key: str | None = None) -> dict[st
                 "mfaAuthenticated": "true" if p.mfa else "false",
             },
         }
-    elif p.mfa:
-        ident["sessionContext"] = {"attributes": {"creationDate": None, "mfaAuthenticated": "true"}}
+    elif p.session_created is not None or p.mfa:
+        # Temporary credentials of the user itself (GetSessionToken).
+        ident["sessionContext"] = {
+            "attributes": {
+                "creationDate": iso(p.session_created.timestamp()) if p.session_created else None,
+                "mfaAuthenticated": "true" if p.mfa else "false",
+            }
+        }
     return ident
 
 

@@ -96,3 +96,19 @@ def test_unauthenticated_and_service_calls() -> None:
     assert rec["userIdentity"]["invokedBy"] == "ssm.amazonaws.com"
     assert rec["sourceIPAddress"] == "ssm.amazonaws.com"
     assert rec["requestParameters"]["CiphertextBlob"] == "AAE="
+
+
+def test_user_session_identity() -> None:
+    """GetSessionToken credentials: the user, with the session's attributes (MFA or not)."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    created = datetime(2024, 1, 1, 12, 30, tzinfo=UTC)
+    for mfa in (False, True):
+        p = replace(principal(), access_key="ASIAEXAMPLE", session_created=created, mfa=mfa)
+        ident = user_identity(p)
+        assert ident["type"] == "IAMUser" and ident["userName"] == p.name
+        assert ident["sessionContext"] == {
+            "attributes": {"creationDate": "2024-01-01T12:30:00Z", "mfaAuthenticated": str(mfa).lower()}
+        }
+    assert "sessionContext" not in user_identity(principal())  # long-term access key
