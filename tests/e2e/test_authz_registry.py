@@ -150,6 +150,40 @@ _IN_FACT_REQUIRED = {
 @pytest.fixture(scope="module")
 def overrides(server: Server) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {"ssm": {"ResourceType": "Parameter"}}
+    # IAM calls name entities that exist (with policies, keys, tags), so a denied
+    # change would have something to change.
+    iam = server.client("iam")
+    sfx = uuid.uuid4().hex[:8]
+    user, group, role, profile = (f"registry-{k}-{sfx}" for k in ("user", "group", "role", "profile"))
+    doc = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssm:GetParameter","Resource":"*"}]}'
+    )
+    trust = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":'
+        '{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+    )
+    policy = iam.create_policy(PolicyName=f"registry-policy-{sfx}", PolicyDocument=doc)["Policy"]["Arn"]
+    iam.create_user(UserName=user, Tags=[{"Key": "a", "Value": "b"}])
+    iam.put_user_policy(UserName=user, PolicyName="a", PolicyDocument=doc)
+    iam.attach_user_policy(UserName=user, PolicyArn=policy)
+    iam.create_group(GroupName=group)
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    iam.put_group_policy(GroupName=group, PolicyName="a", PolicyDocument=doc)
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust, Tags=[{"Key": "a", "Value": "b"}])
+    iam.put_role_policy(RoleName=role, PolicyName="a", PolicyDocument=doc)
+    iam.create_instance_profile(InstanceProfileName=profile)
+    iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role)
+    key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+    out["iam"] = {
+        "UserName": user,
+        "GroupName": group,
+        "RoleName": role,
+        "InstanceProfileName": profile,
+        "PolicyArn": policy,
+        "PolicyName": "a",
+        "AccessKeyId": key,
+        "VersionId": "v1",
+    }
     if any(s.service == "kms" and s.name == "CreateKey" for s in SPECS):
         kms = server.client("kms")
         key = kms.create_key()["KeyMetadata"]["KeyId"]
@@ -184,14 +218,33 @@ def nobody(server: Server) -> tuple[str, str]:
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
-def _counts(server: Server) -> dict[str, int]:
+def _snapshot(server: Server) -> dict[str, int]:
+    """A digest of every row of every table but the trail's (and of the access
+    keys' last-use columns, which any signed call may move)."""
     with sqlite3.connect(server.data_dir / "fleetward.db") as db:
         tables = [
             r[0]
             for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             if not r[0].startswith("sqlite_") and r[0] not in _SKIP_COUNT
         ]
-        return {t: db.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables}
+        out: dict[str, int] = {}
+        for t in tables:
+            columns = [
+                r[1] for r in db.execute(f'PRAGMA table_info("{t}")') if not r[1].startswith("last_used")
+            ]
+            select = ", ".join(f'"{c}"' for c in columns)
+            out[t] = hash(tuple(sorted(map(repr, db.execute(f'SELECT {select} FROM "{t}"')))))
+        return out
+
+
+def _denials(server: Server, name: str, access_key: str) -> int:
+    with sqlite3.connect(server.data_dir / "fleetward.db") as db:
+        row = db.execute(
+            "SELECT COUNT(*) FROM audit_events WHERE event_name = ? AND access_key_id = ?"
+            " AND error_code IN ('AccessDenied', 'AccessDeniedException')",
+            (name, access_key),
+        ).fetchone()
+        return int(row[0])
 
 
 @pytest.fixture(scope="module")
@@ -211,14 +264,16 @@ def test_no_policy_means_access_denied_and_no_change(
     server: Server, nobody: tuple[str, str], clients: dict[str, Any], overrides: dict[str, Any], spec: Any
 ) -> None:
     request = _request(spec.service, spec.name, overrides)
-    before = _counts(server)
+    before = _snapshot(server)
+    denials = _denials(server, spec.name, nobody[0])
     client = _client(server, clients, spec.service, nobody)
     with pytest.raises(botocore.exceptions.ClientError) as e:
         getattr(client, xform_name(spec.name))(**request)
     code = e.value.response["Error"]["Code"]
     assert code in ("AccessDeniedException", "AccessDenied"), e.value.response["Error"]
     assert e.value.response["Error"]["Message"].startswith("User: arn:aws:iam::")
-    assert _counts(server) == before
+    assert _snapshot(server) == before
+    assert _denials(server, spec.name, nobody[0]) == denials + 1
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
