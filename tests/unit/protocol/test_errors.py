@@ -1,4 +1,10 @@
-"""Our error documents, read back by botocore's parsers (status 400/403/500)."""
+"""Our error documents, read back by botocore's parsers (status 400/403/500).
+
+botocore reads an error in two steps (``botocore.endpoint``): the generic
+Code/Message, then, when the code names an error shape of the model, that
+shape's members from the same document; boto3's modeled exception classes
+(``client.exceptions.ParameterNotFound``) are chosen by that code.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from typing import Any
 
 import botocore.parsers
 import pytest
+from hypothesis import given
 
 from fleetward.protocol import jsonproto, query, restjson
 from fleetward.protocol.errors import (
@@ -17,7 +24,8 @@ from fleetward.protocol.errors import (
     UnrecognizedClientException,
     ValidationException,
 )
-from tests.unit.protocol.strategies import SERVICES, service_model
+from tests.unit.protocol.strategies import SERVICES, full_value_for, member_slots, service_model, slots_in
+from tests.unit.protocol.test_roundtrip import FULL_SETTINGS
 
 GENERIC: tuple[type[AWSError], ...] = (
     ValidationException,
@@ -31,17 +39,21 @@ GENERIC: tuple[type[AWSError], ...] = (
 MESSAGE = "Parameter <x> & \"y\" 'z' not found: é ✓"
 
 
+def modeled_code(shape: Any) -> str:
+    """The wire code of an error shape (``NoSuchEntityException`` is ``NoSuchEntity``)."""
+    return str(shape.metadata.get("error", {}).get("code", shape.name))
+
+
 def _error_classes(service: str) -> list[type[AWSError]]:
     """One AWSError subclass per error shape of the model, plus the generic ones."""
     model = service_model(service)
-    modeled = [type(shape.name, (AWSError,), {}) for shape in model.error_shapes]
+    modeled = [type(shape.name, (AWSError,), {"code": modeled_code(shape)}) for shape in model.error_shapes]
     return [*modeled, *GENERIC]
 
 
-def _roundtrip(service: str, err: AWSError) -> tuple[dict[str, Any], int]:
+def _response(service: str, err: AWSError) -> dict[str, Any]:
     model = service_model(service)
     protocol = model.protocol
-    op = model.operation_model(model.operation_names[0])
     rid = "0f0e0d0c-0000-4000-8000-000000000001"
     if protocol == "query":
         status = err.status_for("query")
@@ -59,9 +71,16 @@ def _roundtrip(service: str, err: AWSError) -> tuple[dict[str, Any], int]:
             "headers": {"content-type": ctype, "x-amzn-requestid": rid, "x-amzn-errortype": err.code},
             "status_code": status,
         }
-    parsed = botocore.parsers.create_parser(protocol).parse(response, op.output_shape)
-    assert parsed["ResponseMetadata"]["RequestId"] == rid
-    return parsed, status
+    return response
+
+
+def _roundtrip(service: str, err: AWSError) -> tuple[dict[str, Any], int]:
+    model = service_model(service)
+    op = model.operation_model(model.operation_names[0])
+    response = _response(service, err)
+    parsed = botocore.parsers.create_parser(model.protocol).parse(response, op.output_shape)
+    assert parsed["ResponseMetadata"]["RequestId"] == "0f0e0d0c-0000-4000-8000-000000000001"
+    return parsed, response["status_code"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -73,6 +92,46 @@ def test_every_modeled_error_parses(service: str) -> None:
         assert status >= 400
         assert parsed["Error"]["Code"] == err.code_for(protocol), cls
         assert parsed["Error"]["Message"] == MESSAGE, cls
+        if cls not in GENERIC:
+            # boto3 picks the modeled exception class by this code
+            assert service_model(service).shape_for_error_code(parsed["Error"]["Code"]).name == cls.__name__
+
+
+def _error_shapes_with_members() -> list[tuple[str, str]]:
+    return [
+        (service, shape.name)
+        for service in SERVICES
+        for shape in service_model(service).error_shapes
+        if member_slots(shape) - {(shape.name, "message"), (shape.name, "Message")}
+    ]
+
+
+@pytest.mark.parametrize(("service", "shape_name"), _error_shapes_with_members())
+def test_modeled_error_members_roundtrip(service: str, shape_name: str) -> None:
+    """Members an error shape declares beside its message (logs'
+    expectedSequenceToken, ssm's ReasonCode) reach botocore's modeled parse."""
+    model = service_model(service)
+    shape = model.shape_for(shape_name)
+    cls = type(shape_name, (AWSError,), {"code": modeled_code(shape)})
+    seen: set[tuple[str, str]] = set()
+
+    @FULL_SETTINGS
+    @given(full_value_for(shape, body_only=True))
+    def check(fields: dict[str, Any]) -> None:
+        fields = {k: v for k, v in fields.items() if k.lower() != "message"}
+        slots_in(shape, fields, seen)
+        response = _response(service, cls(MESSAGE, **fields))
+        parser = botocore.parsers.create_parser(model.protocol)
+        op = model.operation_model(model.operation_names[0])
+        code = parser.parse(response, op.output_shape)["Error"]["Code"]
+        # as botocore.endpoint._add_modeled_error_fields does
+        error_shape = model.shape_for_error_code(code)
+        assert error_shape is not None and error_shape.name == shape_name
+        parsed = parser.parse(response, error_shape)
+        assert {k: v for k, v in parsed.items() if k in fields} == fields
+
+    check()
+    assert seen == member_slots(shape) - {(shape_name, "message"), (shape_name, "Message")}
 
 
 @pytest.mark.parametrize("service", ["iam", "sts"])
