@@ -219,6 +219,7 @@ def _compile_number(shape: Shape) -> Reader:
     lo = m.get("min")
     hi = m.get("max")
     integral = shape.type_name in ("integer", "long")
+    bound = 2**31 if shape.type_name == "integer" else 2**63  # Java's int and long, as AWS reads them
 
     def read_number(v: Any, p: str, e: list[str]) -> Any:
         if isinstance(v, bool) or not isinstance(v, int | float):
@@ -233,6 +234,8 @@ def _compile_number(shape: Shape) -> Reader:
             if not v.is_integer():
                 raise _type_error(shape, v, p)
             v = int(v)
+        if integral and not -bound <= v < bound:
+            raise SerializationException(f"Unexpected value for '{p}': {v} does not fit a {shape.type_name}")
         if lo is not None and v < lo:
             _fail(e, shape, v, p, f"Member must have value greater than or equal to {lo}")
         if hi is not None and v > hi:

@@ -172,12 +172,21 @@ def test_unknown_members_ignored() -> None:
         ("DescribeParameters", {"MaxResults": True}),
         ("DescribeParameters", {"ParameterFilters": {"Key": "Name"}}),
         ("DescribeParameters", {"ParameterFilters": ["Name"]}),
+        # Java's long and int, as AWS reads them: a number that does not fit is not one.
+        ("LabelParameterVersion", {"Name": "p", "Labels": ["l"], "ParameterVersion": 2**63}),
+        ("LabelParameterVersion", {"Name": "p", "Labels": ["l"], "ParameterVersion": -(2**64)}),
+        ("DescribeParameters", {"MaxResults": 2**31}),
     ],
 )
 def test_type_mismatch_is_serialization_exception(name: str, body: dict[str, Any]) -> None:
     with pytest.raises(SerializationException) as ei:
         ssm(name, body)
     assert ei.value.code == "SerializationException"
+
+
+def test_numbers_at_the_java_bounds_are_read() -> None:
+    body = {"Name": "p", "Labels": ["l"], "ParameterVersion": 2**63 - 1}
+    assert ssm("LabelParameterVersion", body)["ParameterVersion"] == 2**63 - 1
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[1,2]", b'"x"', b"{"])
