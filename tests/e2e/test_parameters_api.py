@@ -88,6 +88,15 @@ def test_get_missing_and_selectors(ssm: Any) -> None:
     code, msg = fails(ssm.get_parameter, Name=f"{name}:9")
     assert code == "ParameterVersionNotFound"
     assert msg == f"Systems Manager could not find version 9 of {name}. Verify the version and try again."
+    huge = 10**20  # past any version the database can hold
+    assert fails(ssm.get_parameter, Name=f"{name}:{huge}")[0] == "ParameterVersionNotFound"
+    assert ssm.get_parameters(Names=[f"{name}:{huge}"])["InvalidParameters"] == [f"{name}:{huge}"]
+    assert fails(ssm.label_parameter_version, Name=name, ParameterVersion=2**63 - 1, Labels=["x"])[0] == (
+        "ParameterVersionNotFound"
+    )
+    assert fails(ssm.label_parameter_version, Name=name, ParameterVersion=2**63, Labels=["x"])[0] == (
+        "SerializationException"
+    )
     assert (
         ssm.label_parameter_version(Name=name, ParameterVersion=1, Labels=["stable"])["ParameterVersion"] == 1
     )

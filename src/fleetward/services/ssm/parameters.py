@@ -101,7 +101,13 @@ async def resolve(ctx: CallContext, sel: Selector, raw: str) -> Any:
         raise ParameterNotFound(f"Parameter {raw} not found.")
     name = row["name"]
     if sel.version is not None and sel.version != row["version"]:
-        row = await ctx.conn.fetchone(store.VERSION, ctx.account, ctx.region, name, sel.version)
+        # A version past the largest the database holds (a long) names none.
+        known = sel.version < 2**63
+        row = (
+            await ctx.conn.fetchone(store.VERSION, ctx.account, ctx.region, name, sel.version)
+            if known
+            else None
+        )
         if row is None:
             raise ParameterVersionNotFound(
                 f"Systems Manager could not find version {sel.version} of {sel.name}. "
