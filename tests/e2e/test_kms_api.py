@@ -246,6 +246,10 @@ def test_errors_as_aws(server: Server) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as e:
         elsewhere.decrypt(CiphertextBlob=blob, EncryptionContext={"k": "v"})
     assert code_of(e) == "InvalidCiphertextException"
+    assert err(elsewhere.encrypt, KeyId=arn, Plaintext=b"x") == (
+        "NotFoundException",
+        f"Key '{arn}' does not exist",
+    )
     tampered = bytearray(blob)
     tampered[-1] ^= 1
     assert err(kms.decrypt, CiphertextBlob=bytes(tampered), EncryptionContext={"k": "v"})[0] == (

@@ -229,9 +229,10 @@ class KeyService:
     ) -> KeyRecord:
         """Find a key by key id, key ARN, alias name or alias ARN.
 
-        ``alias/aws/ssm`` is created on first use. Raises ``NotFoundException``
-        with AWS's messages ("Key '<arn>' does not exist", "Alias <alias ARN>
-        is not found.", "Invalid keyId <x>").
+        ``alias/aws/ssm`` is created on first use. An ARN may name another
+        account's key, never another region's: keys are regional. Raises
+        ``NotFoundException`` with AWS's messages ("Key '<arn>' does not
+        exist", "Alias <alias ARN> is not found.", "Invalid keyId <x>").
         """
         if key_id.startswith("arn:"):
             parts = key_id.split(":", 5)
@@ -239,9 +240,13 @@ class KeyService:
                 resource = parts[5]
                 if resource.startswith("key/"):
                     kid = _canonical_uuid(resource[4:])
+                    if kid is not None and parts[3] != region:
+                        raise NotFoundException(f"Key '{key_id}' does not exist")
                     if kid is not None:
                         return await self._by_id(conn, parts[4], parts[3], kid)
                 elif resource.startswith("alias/") and allow_alias:
+                    if parts[3] != region:
+                        raise NotFoundException(f"Alias {key_id} is not found.")
                     return await self._by_alias(conn, parts[4], parts[3], resource, now)
             raise NotFoundException(f"Invalid keyId {key_id}")
         if key_id.startswith("alias/") and allow_alias:

@@ -135,6 +135,13 @@ async def test_resolve_messages(env: ServiceEnv) -> None:
             await s.resolve(conn, ACCOUNT, REGION, "bogus")
         with pytest.raises(NotFoundException):  # another account's key id
             await s.resolve(conn, "999999999999", REGION, key.key_id)
+        # Another account's key by ARN is found (its key policy decides); another region's never.
+        assert (await s.resolve(conn, "999999999999", REGION, key.arn)).key_id == key.key_id
+        with pytest.raises(NotFoundException, match=rf"^Key '{key.arn}' does not exist$"):
+            await s.resolve(conn, ACCOUNT, "eu-west-1", key.arn)
+        alias = f"arn:aws:kms:{REGION}:{ACCOUNT}:{MANAGED_SSM_ALIAS}"
+        with pytest.raises(NotFoundException, match=rf"^Alias {alias} is not found\.$"):
+            await s.resolve(conn, ACCOUNT, "eu-west-1", alias)
 
 
 async def test_managed_ssm_key_created_once_from_read_and_write(env: ServiceEnv) -> None:
