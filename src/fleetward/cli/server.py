@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import fields
 from typing import Any
 
 from fleetward.server.logs import configure_logging, uvicorn_log_config
-from fleetward.server.settings import OPTION_HELP, load_settings
+from fleetward.server.settings import OPTION_HELP, Settings, load_settings
 
-__all__ = ["register"]
+__all__ = ["export_settings", "register"]
 
 
 def register(sub: Any) -> None:
@@ -25,6 +26,7 @@ def register(sub: Any) -> None:
     p.add_argument("--tls-cert", help=OPTION_HELP["tls_cert"])
     p.add_argument("--tls-key", help=OPTION_HELP["tls_key"])
     p.add_argument("--workers", type=int, help=OPTION_HELP["workers"])
+    p.add_argument("--audit-retention-days", type=int, help=OPTION_HELP["audit_retention_days"])
     p.add_argument("--log-level", help=OPTION_HELP["log_level"])
     p.add_argument("--dev", action="store_true", default=None, help=OPTION_HELP["dev"])
     p.add_argument("--test-mode", action="store_true", default=None, help=OPTION_HELP["test_mode"])
@@ -49,6 +51,7 @@ def _run_server(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         workers=args.workers,
+        audit_retention_days=args.audit_retention_days,
         log_level=args.log_level,
         dev=args.dev,
         test_mode=args.test_mode,
@@ -73,18 +76,7 @@ def _run_server(args: argparse.Namespace) -> int:
         from fleetward.cli.init import credentials_hint
 
         print(f"  {credentials_hint(settings.data_dir)}")
-    # Workers are separate processes: hand them the settings through the environment.
-    for name in (
-        "data_dir",
-        "database_url",
-        "durability",
-        "region",
-        "dev",
-        "test_mode",
-        "audit",
-        "log_level",
-    ):
-        os.environ[f"FLEETWARD_{name.upper()}"] = str(getattr(settings, name))
+    export_settings(settings)
     uvicorn.run(
         "fleetward.server.app:create_app",
         factory=True,
@@ -99,3 +91,11 @@ def _run_server(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=10,
     )
     return 0
+
+
+def export_settings(settings: Settings) -> None:
+    """Hand every setting to the app factory (``create_app``, also in worker
+    processes) through ``FLEETWARD_*`` variables: it reads no flags and no
+    ``--config`` file, so the merged values must travel whole."""
+    for f in fields(Settings):
+        os.environ[f"FLEETWARD_{f.name.upper()}"] = str(getattr(settings, f.name))

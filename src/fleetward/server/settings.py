@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, fields, replace
@@ -51,12 +52,20 @@ class Settings:
 
     @property
     def loopback(self) -> bool:
-        return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
+        """Whether ``host`` is a loopback address (a name other than localhost is not)."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
 
     def check(self) -> None:
         """Refuse unsafe combinations; raises ValueError with a clear message."""
         if self.durability not in ("normal", "full"):
             raise ValueError("durability must be 'normal' or 'full'")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("TLS needs both --tls-cert and --tls-key")
         if not self.loopback and not (self.tls_cert and self.tls_key):
             raise ValueError(
                 f"refusing to listen on {self.host} without TLS: pass --tls-cert and --tls-key, or bind 127.0.0.1"

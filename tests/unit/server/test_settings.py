@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from fleetward.server.settings import Settings, load_settings
+from fleetward.cli.server import export_settings
+from fleetward.server.settings import OPTION_HELP, Settings, load_settings
 
 
 def test_precedence_file_env_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,11 +38,20 @@ def test_unknown_setting_in_file_is_refused(tmp_path: Path) -> None:
         ({"durability": "sometimes"}, "durability"),
         ({"dev": True, "host": "10.0.0.1", "tls_cert": "c", "tls_key": "k"}, "loopback only"),
         ({"audit": False}, "audit trail"),
+        ({"host": "127.example.com"}, "without TLS"),  # a name, not a loopback address
+        ({"host": "::ffff:7f00:1"}, "without TLS"),
+        ({"tls_cert": "c"}, "both --tls-cert and --tls-key"),
+        ({"tls_key": "k"}, "both --tls-cert and --tls-key"),
     ],
 )
 def test_unsafe_settings_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Settings(**kwargs).check()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.53", "::1", "localhost"])
+def test_loopback_hosts_need_no_tls(host: str) -> None:
+    Settings(host=host).check()
 
 
 def test_off_loopback_without_tls_exits_with_a_clear_message(tmp_path: Path) -> None:
@@ -69,19 +81,25 @@ def test_server_help_documents_every_option() -> None:
         text=True,
         timeout=60,
         check=True,
+        env={**os.environ, "COLUMNS": "1000"},  # one line per option
     )
-    for flag in (
-        "--data-dir",
-        "--host",
-        "--port",
-        "--database-url",
-        "--durability",
-        "--tls-cert",
-        "--tls-key",
-        "--workers",
-        "--dev",
-        "--test-mode",
-        "--region",
-        "--config",
-    ):
-        assert flag in out.stdout
+    assert "--config" in out.stdout
+    assert "FLEETWARD_<OPTION>" in out.stdout
+    for f in fields(Settings):
+        flag = f.name.replace("_", "-")
+        flag = f"--no-{flag}" if f.default is True else f"--{flag}"
+        assert flag in out.stdout, f.name
+        assert OPTION_HELP[f.name] in out.stdout, f.name
+
+
+def test_settings_reach_the_app_factory_whole(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``create_app`` (uvicorn's factory, in each worker) rebuilds the settings
+    from FLEETWARD_* alone: a value from --config or a flag must survive."""
+    for f in fields(Settings):
+        monkeypatch.delenv(f"FLEETWARD_{f.name.upper()}", raising=False)
+    monkeypatch.delenv("FLEETWARD_CONFIG", raising=False)
+    cfg = tmp_path / "fw.toml"
+    cfg.write_text('audit_retention_days = 7\ndurability = "full"\n')
+    settings = load_settings(str(cfg), data_dir=str(tmp_path), port=9001, dev=True, audit=False)
+    export_settings(settings)
+    assert load_settings() == settings
