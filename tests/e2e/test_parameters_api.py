@@ -139,6 +139,11 @@ def test_get_parameters_invalid_and_selectors(ssm: Any) -> None:
             "tags and overwrite can't be used together",
         ),
         (
+            {"Tags": [{"Key": "AWS:team", "Value": "v"}]},
+            "ValidationException",
+            'Tag keys starting with "aws:" are reserved for AWS use.',
+        ),
+        (
             {"AllowedPattern": "^\\d+$", "Value": "abc"},
             "ParameterPatternMismatchException",
             "Parameter value, cannot be validated against allowedPattern: ^\\d+$",
@@ -353,6 +358,12 @@ def test_tags(ssm: Any) -> None:
         fails(ssm.add_tags_to_resource, ResourceType="Parameter", ResourceId=name, Tags=many)[0]
         == "TooManyTagsError"
     )
+    assert fails(
+        ssm.add_tags_to_resource,
+        ResourceType="Parameter",
+        ResourceId=name,
+        Tags=[{"Key": "aws:x", "Value": "v"}],
+    ) == ("ValidationException", 'Tag keys starting with "aws:" are reserved for AWS use.')
     assert (
         fails(ssm.list_tags_for_resource, ResourceType="Parameter", ResourceId="/tag/none")[0]
         == "InvalidResourceId"

@@ -49,6 +49,7 @@ from fleetward.services.ssm.parameter_policies import (
 from fleetward.services.ssm.secure import DEFAULT_KEY, ciphertext_text, open_value, seal_value
 
 __all__ = [
+    "check_tag_keys",
     "delete_parameter",
     "delete_parameters",
     "get_parameter",
@@ -79,6 +80,15 @@ DOWNGRADE = (
     "advanced-parameter tier to the standard-parameter tier. If necessary, you can delete the advanced "
     "parameter and recreate it as a standard parameter."
 )
+
+
+RESERVED_TAG_MESSAGE = 'Tag keys starting with "aws:" are reserved for AWS use.'
+
+
+def check_tag_keys(keys: list[str]) -> None:
+    """Tag keys a caller may set: none starting with ``aws:`` (ValidationException)."""
+    if any(k.lower().startswith("aws:") for k in keys):
+        raise ValidationException(RESERVED_TAG_MESSAGE)
 
 
 def tag_keys(tags_json: str | None) -> dict[str, str]:
@@ -297,6 +307,7 @@ async def put_parameter(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
         raise ValidationException(TAGS_AND_OVERWRITE)
     if len(tags) > MAX_TAGS:
         raise TooManyTagsError()
+    check_tag_keys([t["Key"] for t in tags])
     existing = await store.fetch_current(ctx, name)
     if existing is not None and not overwrite:
         raise ParameterAlreadyExists()

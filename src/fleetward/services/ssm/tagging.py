@@ -14,13 +14,12 @@ from typing import Any
 
 import orjson
 
-from fleetward.protocol.errors import ValidationException
 from fleetward.protocol.registry import Check, operation
 from fleetward.services.context import CallContext
 from fleetward.services.ssm import store
 from fleetward.services.ssm.errors import InvalidResourceId, InvalidResourceType, TooManyTagsError
 from fleetward.services.ssm.names import name_from_arn, param_arn
-from fleetward.services.ssm.parameters import MAX_TAGS, RESOURCE_TYPE, tag_keys
+from fleetward.services.ssm.parameters import MAX_TAGS, RESOURCE_TYPE, check_tag_keys, tag_keys
 
 __all__ = ["ParameterTagger", "add_tags_to_resource", "list_tags_for_resource", "remove_tags_from_resource"]
 
@@ -112,9 +111,8 @@ async def _existing(ctx: CallContext, req: dict[str, Any]) -> tuple[Any, dict[st
 @operation("ssm", "AddTagsToResource", authorize=_authorizer("ssm:AddTagsToResource"))
 async def add_tags_to_resource(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     tagger, tags = await _existing(ctx, req)
+    check_tag_keys([t["Key"] for t in req["Tags"]])
     for t in req["Tags"]:
-        if t["Key"].lower().startswith("aws:"):
-            raise ValidationException('Tag keys starting with "aws:" are reserved for AWS use.')
         tags[t["Key"]] = t["Value"]
     if len(tags) > MAX_TAGS:
         raise TooManyTagsError()
