@@ -9,8 +9,11 @@ from pathlib import Path
 
 import botocore.exceptions
 import pytest
+from botocore import xform_name
 
+from fleetward.server.app import build_registry
 from tests.support.server import Server, raw_request, signed_request
+from tests.unit.protocol.strategies import service_model
 
 
 def test_get_caller_identity_boto3(dev_server: Server) -> None:
@@ -109,12 +112,49 @@ def test_missing_authentication_query(dev_server: Server) -> None:
     assert status == 403
 
 
-def test_unimplemented_operation_is_a_parseable_error(dev_server: Server) -> None:
-    ssm = dev_server.client("ssm")
+def _unimplemented(service: str) -> str:
+    """An operation of the model fleetward does not provide, callable without input."""
+    registry = build_registry()
+    model = service_model(service)
+    for name in model.operation_names:
+        op = model.operation_model(name)
+        if registry.get(service, name) is None and op.auth_type != "none":
+            if op.input_shape is None or not op.input_shape.required_members:
+                return name
+    pytest.skip(f"every {service} operation callable without input is implemented")
+
+
+@pytest.mark.parametrize("service", ["ssm", "iam", "resource-groups"])  # JSON 1.1, Query, rest-json
+def test_unimplemented_operation_is_a_parseable_error(dev_server: Server, service: str) -> None:
+    name = _unimplemented(service)
+    client = dev_server.client(service)
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        ssm.list_ops_metadata()
+        getattr(client, xform_name(name))()
     assert e.value.response["Error"]["Code"] == "InvalidAction"
+    assert e.value.response["Error"]["Message"] == f"{service}:{name} is not implemented by fleetward"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert e.value.response["ResponseMetadata"]["RequestId"]
+
+
+def test_rest_json_routing_and_validation(dev_server: Server) -> None:
+    """resource-groups (rest-json) is routed by method and path, its input read
+    from the URI and body and checked against the model."""
+    rg = dev_server.client("resource-groups")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        rg.get_group(Group="no spaces allowed")
+    err = e.value.response["Error"]
+    assert err["Code"] == "ValidationException"
+    assert err["Message"].startswith(
+        "1 validation error detected: Value 'no spaces allowed' at 'group' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: "
+    )
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    if build_registry().get("resource-groups", "GetTags") is None:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            rg.get_tags(Arn="arn:aws:resource-groups:us-east-1:123456789012:group/g")  # ARN in the URI
+        assert (
+            e.value.response["Error"]["Message"] == "resource-groups:GetTags is not implemented by fleetward"
+        )
 
 
 def test_healthz(dev_server: Server) -> None:
