@@ -346,3 +346,53 @@ def test_role_chaining_is_limited_to_one_hour(server: Server, setup: dict[str, A
     )
     out = _assume(server, first, second["Arn"], DurationSeconds=3600)
     assert out["AssumedRoleUser"]["Arn"].endswith(f":assumed-role/{second['RoleName']}/s1")
+
+
+def _trusting(*principals: str) -> str:
+    return _doc({"Effect": "Allow", "Principal": {"AWS": list(principals)}, "Action": "sts:AssumeRole"})
+
+
+def test_trust_policies_follow_the_users_and_roles_they_name(server: Server) -> None:
+    iam = server.client("iam")
+    sfx = uuid.uuid4().hex[:8]
+    account = server.client("sts").get_caller_identity()["Account"]
+    ghost = f"arn:aws:iam::{account}:user/ghost-{sfx}"
+    role = f"trusting-{sfx}"
+    for principal in (ghost, f"arn:aws:iam::{account}:role/{role}", "AIDAJQABLZS4A3QDU576Q"):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            iam.create_role(RoleName=role, AssumeRolePolicyDocument=_trusting(principal))
+        assert _err(e) == ("MalformedPolicyDocument", f'Invalid principal in policy: "AWS":"{principal}"')
+    user = iam.create_user(UserName=f"carl-{sfx}")["User"]
+    foreign = "arn:aws:iam::111122223333:user/someone"  # an account this installation does not hold
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=_trusting(user["Arn"], foreign))
+    role_arn = iam.get_role(RoleName=role)["Role"]["Arn"]
+
+    def trusted() -> list[str]:
+        return list(
+            iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"][
+                "AWS"
+            ]
+        )
+
+    # Renamed or moved, the user stays trusted under its new ARN.
+    iam.update_user(UserName=user["UserName"], NewUserName=f"carlos-{sfx}", NewPath="/staff/")
+    moved = f"arn:aws:iam::{account}:user/staff/carlos-{sfx}"
+    assert trusted() == [moved, foreign]
+    key = iam.create_access_key(UserName=f"carlos-{sfx}")["AccessKey"]
+    _assume(server, (key["AccessKeyId"], key["SecretAccessKey"]), role_arn)
+    # Deleted, it leaves its unique id, which a new user of the same name is not.
+    iam.delete_access_key(UserName=f"carlos-{sfx}", AccessKeyId=key["AccessKeyId"])
+    iam.delete_user(UserName=f"carlos-{sfx}")
+    assert trusted() == [user["UserId"], foreign]
+    iam.create_user(UserName=f"carlos-{sfx}", Path="/staff/")
+    key = iam.create_access_key(UserName=f"carlos-{sfx}")["AccessKey"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        _assume(server, (key["AccessKeyId"], key["SecretAccessKey"]), role_arn)
+    assert _err(e)[0] == "AccessDenied"
+    # A deleted role named in another role's trust policy is replaced the same way.
+    chained = f"chained-{sfx}"
+    iam.create_role(RoleName=chained, AssumeRolePolicyDocument=_trusting(moved, role_arn))
+    role_id = iam.get_role(RoleName=role)["Role"]["RoleId"]
+    iam.delete_role(RoleName=role)
+    statement = iam.get_role(RoleName=chained)["Role"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert statement["Principal"]["AWS"] == [moved, role_id]

@@ -48,6 +48,9 @@ _PRINCIPAL_TYPES: Final = frozenset({"AWS", "Service", "Federated", "CanonicalUs
 _VENDOR_RE: Final = re.compile(r"[a-zA-Z0-9.-]+")
 _SID_RE: Final = re.compile(r"[0-9A-Za-z]*")
 _ACCOUNT_RE: Final = re.compile(r"\d{12}")
+# The unique id IAM leaves in a policy in place of a deleted user's or role's ARN
+# (it matches no caller).
+_UNIQUE_ID_RE: Final = re.compile(r"A(?:IDA|ROA)[A-Z0-9]{12,124}")
 
 
 class PolicyKind(StrEnum):
@@ -248,6 +251,7 @@ def _compile_principal(value: Any) -> PrincipalSpec:
                 if (
                     item != "*"
                     and not _ACCOUNT_RE.fullmatch(item)
+                    and not _UNIQUE_ID_RE.fullmatch(item)
                     and not (item.startswith("arn:") and item.count(":") >= 5)
                 ):
                     raise MalformedPolicyError(f'Invalid principal in policy: "AWS":"{item}"')

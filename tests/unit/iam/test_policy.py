@@ -5,8 +5,9 @@ import pytest
 
 from fleetward.iam.errors import MalformedPolicyError
 from fleetward.iam.policy import PolicyKind, compile_policy
+from fleetward.iam.statement import PrincipalMatch
 
-from .helpers import stmt
+from .helpers import ACCOUNT, USER, ctx, stmt
 
 
 def err(doc: Any, kind: PolicyKind = PolicyKind.IDENTITY) -> str:
@@ -105,6 +106,18 @@ def test_resource_policy_validation() -> None:
         kind=r,
     )
     compile_policy(doc(stmt(Principal={"AWS": ["123456789012", "*"]})), kind=r)
+
+
+def test_deleted_principal_unique_id_compiles_and_matches_no_one() -> None:
+    """IAM leaves a deleted user's id in a trust policy: it is valid and matches no caller."""
+    trust = compile_policy(
+        doc(stmt(Principal={"AWS": ["AIDAJQABLZS4A3QDU576Q", USER]})), kind=PolicyKind.RESOURCE
+    )
+    principal = trust.statements[0].principal
+    assert principal is not None
+    assert principal.match(ctx(principals=(USER,))) is PrincipalMatch.DIRECT
+    other = f"arn:aws:iam::{ACCOUNT}:user/AIDAJQABLZS4A3QDU576Q"
+    assert principal.match(ctx(principals=(other,))) is PrincipalMatch.NONE
 
 
 def test_iam_leniencies_compile() -> None:

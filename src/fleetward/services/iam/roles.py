@@ -12,6 +12,7 @@ from fleetward.services.context import CallContext
 from fleetward.services.iam import store
 from fleetward.services.iam.entities import ROLE, authz_entity, check_tags, delete_conflicts, entity_row
 from fleetward.services.iam.errors import DeleteConflict, EntityAlreadyExists, InvalidInput
+from fleetward.services.iam.principals import check_trust_principals, follow_principal
 from fleetward.storage.db import IntegrityError
 
 MAX_TRUST = 2048
@@ -38,6 +39,7 @@ async def create_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
         quota="ACLSizePerRole",
         trust=True,
     )
+    await check_trust_principals(ctx.conn, trust)
     max_duration = _check_duration(req.get("MaxSessionDuration"))
     tags = check_tags(req.get("Tags"))
     boundary = req.get("PermissionsBoundary")
@@ -99,6 +101,9 @@ async def delete_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     # Sessions of a deleted role stop working at once (their rows join the role).
     await ctx.conn.execute("DELETE FROM sts_sessions WHERE role_id = ?", row["id"])
     await ctx.conn.execute("DELETE FROM iam_roles WHERE id = ?", row["id"])
+    await follow_principal(
+        ctx.conn, store.entity_arn(ctx.account, "role", row["path"], row["name"]), row["id"]
+    )
     store.invalidate(ctx.env)
     return {}
 
@@ -115,6 +120,7 @@ async def update_assume_role_policy(ctx: CallContext, req: dict[str, Any]) -> di
         quota="ACLSizePerRole",
         trust=True,
     )
+    await check_trust_principals(ctx.conn, doc)
     await ctx.conn.execute("UPDATE iam_roles SET trust_policy = ? WHERE id = ?", doc, row["id"])
     store.invalidate(ctx.env)
     return {}

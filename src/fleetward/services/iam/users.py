@@ -18,6 +18,7 @@ from fleetward.services.iam.entities import (
     target_name,
 )
 from fleetward.services.iam.errors import DeleteConflict, EntityAlreadyExists, LimitExceeded, NoSuchEntity
+from fleetward.services.iam.principals import follow_principal
 from fleetward.storage.db import Conn, IntegrityError
 
 MAX_ACCESS_KEYS = 2
@@ -109,6 +110,9 @@ async def delete_user(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
         raise DeleteConflict("Cannot delete entity, must remove users from group first.")
     await ctx.conn.execute("DELETE FROM sts_user_sessions WHERE user_id = ?", row["id"])
     await ctx.conn.execute("DELETE FROM iam_users WHERE id = ?", row["id"])
+    await follow_principal(
+        ctx.conn, store.entity_arn(ctx.account, "user", row["path"], row["name"]), row["id"]
+    )
     store.invalidate(ctx.env)
     return {}
 
@@ -130,7 +134,8 @@ async def _authz_update_user(ctx: CallContext, req: dict[str, Any]) -> list[Chec
 
 @operation("iam", "UpdateUser", authorize=_authz_update_user)
 async def update_user(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    """Rename and/or move a user; keys, groups and policies follow (they refer to its id).
+    """Rename and/or move a user; keys, groups and policies follow (they refer to its id),
+    and so do role trust policies naming it (:mod:`~fleetward.services.iam.principals`).
 
     NoSuchEntity for an unknown user, EntityAlreadyExists when the new name is taken."""
     row = await entity_row(ctx.conn, USER, ctx.account, req["UserName"])
@@ -144,6 +149,10 @@ async def update_user(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
         await ctx.conn.execute("UPDATE iam_users SET name = ?, path = ? WHERE id = ?", name, path, row["id"])
     except IntegrityError:
         raise EntityAlreadyExists(f"User with name {name} already exists.") from None
+    old_arn = store.entity_arn(ctx.account, "user", row["path"], row["name"])
+    new_arn = store.entity_arn(ctx.account, "user", path, name)
+    if new_arn != old_arn:
+        await follow_principal(ctx.conn, old_arn, new_arn)
     store.invalidate(ctx.env)
     return {}
 
