@@ -8,6 +8,7 @@ from typing import Any
 from fleetward.audit.digest import BUCKET, DEFAULT_ROTATION_DAYS
 from fleetward.protocol.errors import AWSError
 from fleetward.protocol.registry import operation
+from fleetward.services.cloudtrail.events import InvalidTimeRangeException
 from fleetward.services.context import CallContext
 
 __all__ = ["TRAIL_NAME", "describe_trails", "get_trail_status", "list_public_keys"]
@@ -72,9 +73,15 @@ async def get_trail_status(ctx: CallContext, req: dict[str, Any]) -> dict[str, A
 
 @operation("cloudtrail", "ListPublicKeys", read_only=True)
 async def list_public_keys(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    """Digest signing keys (DER) whose validity overlaps [StartTime, EndTime]."""
-    start = req["StartTime"].timestamp() if req.get("StartTime") else float("-inf")
-    end = req["EndTime"].timestamp() if req.get("EndTime") else float("inf")
+    """Digest signing keys (DER) whose validity overlaps [StartTime, EndTime].
+
+    Either time defaults to now, as AWS documents: with neither, the key in
+    force now. Raises InvalidTimeRangeException when the start is after the end.
+    """
+    start = req["StartTime"].timestamp() if req.get("StartTime") else ctx.now
+    end = req["EndTime"].timestamp() if req.get("EndTime") else ctx.now
+    if start > end:
+        raise InvalidTimeRangeException()
     rotation = int(getattr(ctx.env.settings, "audit_key_rotation_days", DEFAULT_ROTATION_DAYS))
     rows = await ctx.conn.fetchall(
         "SELECT fingerprint, public_der, created, retired FROM audit_signing_keys ORDER BY created"
