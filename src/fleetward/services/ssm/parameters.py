@@ -50,6 +50,7 @@ from fleetward.services.ssm.secure import DEFAULT_KEY, ciphertext_text, open_val
 
 __all__ = [
     "check_tag_keys",
+    "choose_tier",
     "delete_parameter",
     "delete_parameters",
     "get_parameter",
@@ -269,9 +270,20 @@ async def _default_tier(ctx: CallContext) -> str:
     return str(row[0]) if row else "Standard"
 
 
-def _choose_tier(requested: str, size: int, has_policies: bool, existing: str | None) -> str:
+def choose_tier(
+    requested: str, size: int, has_policies: bool, existing: str | None, standard_full: bool = False
+) -> str:
+    """The tier a put lands in. ``Intelligent-Tiering`` is Advanced when something
+    needs it (AWS's list: a value over 4 KB, a parameter policy, or no room left
+    for another standard parameter; an Advanced parameter stays Advanced);
+    ``Standard`` on an Advanced parameter is refused (ValidationException)."""
     if requested == "Intelligent-Tiering":
-        advanced = size > STANDARD_LIMIT or has_policies or existing == "Advanced"
+        advanced = (
+            size > STANDARD_LIMIT
+            or has_policies
+            or existing == "Advanced"
+            or (existing is None and standard_full)
+        )
         return "Advanced" if advanced else "Standard"
     if requested == "Standard" and existing == "Advanced":
         raise ValidationException(DOWNGRADE)
@@ -359,7 +371,10 @@ async def put_parameter(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
     size = len(value.encode())
     existing_tier = existing["tier"] if existing is not None else None
     requested = req.get("Tier") or ("Advanced" if existing_tier == "Advanced" else await _default_tier(ctx))
-    tier = _choose_tier(requested, size, bool(policies), existing_tier)
+    standard_full = (
+        requested == "Intelligent-Tiering" and existing is None and await _tier_full(ctx, "Standard")
+    )
+    tier = choose_tier(requested, size, bool(policies), existing_tier, standard_full)
     if tier == "Standard":
         if size > STANDARD_LIMIT:
             raise ValidationException(
@@ -378,7 +393,8 @@ async def put_parameter(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
             f"Advanced tier parameters support a maximum parameter value of {ADVANCED_LIMIT} characters."
         )
     if existing is None:
-        await _check_parameter_limit(ctx, tier)
+        if await _tier_full(ctx, tier):
+            raise ParameterLimitExceeded()
         version = 1
     else:
         version = int(existing["version"]) + 1
@@ -418,7 +434,8 @@ async def put_parameter(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
     return {"Version": version, "Tier": tier}
 
 
-async def _check_parameter_limit(ctx: CallContext, tier: str) -> None:
+async def _tier_full(ctx: CallContext, tier: str) -> bool:
+    """Whether the account holds as many parameters of ``tier`` as it may in this region."""
     limit = MAX_ADVANCED_PARAMETERS if tier == "Advanced" else MAX_STANDARD_PARAMETERS
     row = await ctx.conn.fetchone(
         "SELECT COUNT(*) FROM ssm_parameters WHERE account = ? AND region = ? AND tier = ?",
@@ -426,8 +443,7 @@ async def _check_parameter_limit(ctx: CallContext, tier: str) -> None:
         ctx.region,
         tier,
     )
-    if row is not None and int(row[0]) >= limit:
-        raise ParameterLimitExceeded()
+    return row is not None and int(row[0]) >= limit
 
 
 async def _make_room(ctx: CallContext, name: str) -> None:
