@@ -89,6 +89,11 @@ def test_decrypt_needs_kms_permission_granted_in_key_policy(server: Server, acco
     assert "kms:Decrypt" in msg and user_arn in msg
     blob = ssm.get_parameter(Name=name)["Parameter"]["Value"]
     assert blob != "hunter2-secret" and len(base64.b64decode(blob)) > 16
+    # The same with the aws CLI.
+    out = server.aws("ssm", "get-parameter", "--name", name, "--with-decryption", creds=creds)
+    assert out.returncode != 0 and "(AccessDeniedException)" in out.stderr
+    out = server.aws("ssm", "get-parameter", "--name", name, creds=creds)
+    assert out.returncode == 0 and json.loads(out.stdout)["Parameter"]["Value"] == blob
     # Other names are denied by SSM itself.
     assert fails(ssm.get_parameter, Name="/other/x")[0] == "AccessDeniedException"
     statement = {
@@ -101,6 +106,8 @@ def test_decrypt_needs_kms_permission_granted_in_key_policy(server: Server, acco
     }
     kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=key_policy(account, [statement]))
     assert ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == "hunter2-secret"
+    out = server.aws("ssm", "get-parameter", "--name", name, "--with-decryption", creds=creds)
+    assert out.returncode == 0 and json.loads(out.stdout)["Parameter"]["Value"] == "hunter2-secret"
     # The user cannot decrypt the same blob directly: kms:ViaService is ssm only.
     assert fails(server.client("kms", creds=creds).decrypt, CiphertextBlob=base64.b64decode(blob))[0] == (
         "AccessDeniedException"
