@@ -34,7 +34,8 @@ def _status(srv: Server) -> dict[str, object]:
 
 
 def _assert_sealed(srv: Server) -> None:
-    assert _status(srv) == {"sealed": True, "seal_mode": "passphrase"}
+    status = _status(srv)
+    assert (status["sealed"], status["seal_mode"], status["workers"]) == (True, "passphrase", 1)
     out = srv.cli("status", "--endpoint", srv.endpoint, check=False)
     assert out.returncode == 2 and "sealed (passphrase seal)" in out.stdout
     # Every protocol gets the error in its own shape (JSON 1.1, Query XML).
@@ -119,5 +120,42 @@ def test_unseal_endpoint_rejects_non_json(tmp_path: Path) -> None:
         status, _, _ = raw_request(req)
         assert status == 400
         assert _status(srv)["sealed"] is True
+    finally:
+        srv.stop()
+
+
+def test_every_worker_is_unsealed_and_reloaded(tmp_path: Path) -> None:
+    """Each worker process holds its own keyring: `fleetward unseal` and `operator
+    rotate-root` reach them all (a worker left sealed, or on the old root after the
+    rewrap, would fail every other call)."""
+    srv = Server(tmp_path / "workers", extra=["--workers", "2"])
+    _init_passphrase(srv)
+    srv.start()
+    try:
+        ok = srv.cli("unseal", "--endpoint", srv.endpoint, "--passphrase-stdin", input=PASSPHRASE + "\n")
+        assert "unsealed" in ok.stdout
+        answers = [_status(srv) for _ in range(30)]
+        assert {a["sealed"] for a in answers} == {False}
+        assert {a["workers"] for a in answers} == {2}
+        kms = srv.client("kms")
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        blob = kms.encrypt(KeyId=key, Plaintext=b"w")["CiphertextBlob"]
+        out = srv.cli(
+            "operator",
+            "rotate-root",
+            "--data-dir",
+            str(srv.data_dir),
+            "--endpoint",
+            srv.endpoint,
+            "--passphrase-stdin",
+            input=PASSPHRASE + "\n",
+        )
+        assert (
+            "reloaded the keyring" in out.stdout and "rewrapped 1 value(s) in kms_key_versions" in out.stdout
+        )
+        assert {_status(srv)["root_version"] for _ in range(30)} == {2}
+        for _ in range(10):  # a new client, a new connection: any worker
+            fresh = srv.client("kms")
+            assert fresh.decrypt(CiphertextBlob=blob)["Plaintext"] == b"w"
     finally:
         srv.stop()

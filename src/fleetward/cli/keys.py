@@ -1,12 +1,13 @@
 """``fleetward unseal``, ``fleetward status``, ``fleetward operator rotate-root``.
 
 - ``unseal`` posts the passphrase (read without echo, or one line of stdin
-  with ``--passphrase-stdin``) to the server's loopback admin endpoint.
+  with ``--passphrase-stdin``) to the server's loopback admin endpoint, to
+  every worker process of the server (see :func:`_on_every_worker`).
 - ``status`` prints whether the server is sealed; exit status 0 unsealed,
   2 sealed, 1 unreachable.
 - ``operator rotate-root`` adds a root key version to ``root.json``, tells a
-  running server to reload it (``POST /_fleetward/reload-keyring``; a
-  key-file server also reloads by itself), then re-wraps every wrapped
+  running server to reload it (``POST /_fleetward/reload-keyring``, on
+  every worker; a key-file server also reloads by itself), then re-wraps every wrapped
   value in the database under the new root. Old root versions stay in
   ``root.json``, so the server never stops decrypting: no downtime.
 """
@@ -27,6 +28,7 @@ from typing import Any
 __all__ = ["register"]
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8470"
+_TRIES_PER_WORKER = 40
 
 
 def register(sub: Any) -> None:
@@ -84,10 +86,40 @@ def _request(url: str, body: dict[str, Any] | None = None) -> tuple[int, dict[st
             return e.code, {"message": str(e)}
 
 
+def _on_every_worker(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """POST ``body`` to ``url`` until every worker process of the server has said 200.
+
+    Each worker keeps its own keyring, and each request is a new connection
+    that the kernel hands to whichever worker accepts it, so the request is
+    repeated until as many distinct workers (``"worker"``, a pid) have
+    answered as the server has (``"workers"``). Returns the first answer
+    that is not 200 (e.g. a wrong passphrase), else the last one; 503 if
+    some worker was never reached.
+    """
+    seen: set[int] = set()
+    tries = 0
+    while True:
+        status, doc = _request(url, body)
+        tries += 1
+        worker, workers = doc.get("worker"), doc.get("workers")
+        if status != 200 or not isinstance(worker, int) or not isinstance(workers, int):
+            return status, doc
+        seen.add(worker)
+        if len(seen) >= workers:
+            return status, doc
+        if tries >= _TRIES_PER_WORKER * workers:
+            return 503, {
+                "message": f"only {len(seen)} of the server's {workers} worker processes answered;"
+                " run the command again"
+            }
+
+
 def _unseal(args: argparse.Namespace) -> int:
     passphrase = _read_passphrase(args.passphrase_stdin)
     try:
-        status, doc = _request(f"{args.endpoint.rstrip('/')}/_fleetward/unseal", {"passphrase": passphrase})
+        status, doc = _on_every_worker(
+            f"{args.endpoint.rstrip('/')}/_fleetward/unseal", {"passphrase": passphrase}
+        )
     except OSError as e:
         print(f"fleetward: cannot reach {args.endpoint}: {e}", file=sys.stderr)
         return 1
@@ -140,9 +172,11 @@ def _rotate_root(args: argparse.Namespace) -> int:
         print(f"fleetward: {e}", file=sys.stderr)
         return 1
     print(f"root key version {keyring.current_version} added to {data_dir / seal.ROOT_FILE}")
-    body = {"passphrase": passphrase} if passphrase else {}
+    body: dict[str, Any] = {"root_version": keyring.current_version}
+    if passphrase:
+        body["passphrase"] = passphrase
     try:
-        status, doc = _request(f"{args.endpoint.rstrip('/')}/_fleetward/reload-keyring", body)
+        status, doc = _on_every_worker(f"{args.endpoint.rstrip('/')}/_fleetward/reload-keyring", body)
         if status == 200:
             print(f"server at {args.endpoint} reloaded the keyring")
         else:
