@@ -521,6 +521,17 @@ def test_describe_filters(ssm: Any, tree: str) -> None:
             "either Filters or ParameterFilters",
         ),
         ({"NextToken": "bm90LWpzb24"}, "InvalidNextToken", "token"),
+        # AWS's order of checks: missing values before a duplicate key, a bad value before a bad option.
+        (
+            {"ParameterFilters": [{"Key": "Name", "Values": ["a"]}, {"Key": "Name"}]},
+            "InvalidFilterValue",
+            "The following filter values are missing : null for filter key Name.",
+        ),
+        (
+            {"ParameterFilters": [{"Key": "Tier", "Option": "Contains", "Values": ["Gold"]}]},
+            "InvalidFilterValue",
+            "The following filter value is not valid: Gold. Valid values include: [Standard, Advanced, Intelligent-Tiering].",
+        ),
     ],
 )
 def test_describe_errors(ssm: Any, kw: dict[str, Any], code: str, msg: str) -> None:

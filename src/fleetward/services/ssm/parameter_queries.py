@@ -102,14 +102,15 @@ def _apply_filters(ctx: CallContext, filters: list[dict[str, Any]], by_path: boo
             raise InvalidFilterKey(
                 f"The following filter key is not valid: Label. Valid filter keys include: {_DESCRIBE_KEYS}."
             )
+        # AWS's order: missing values, duplicate key, then the key's own checks.
+        if not values and not key.startswith("tag:"):
+            raise InvalidFilterValue(f"The following filter values are missing : null for filter key {key}.")
         if key in seen:
             raise InvalidFilterKey(
                 f"The following filter is duplicated in the request: {key}. A request can contain only one "
                 "occurrence of a specific filter."
             )
         seen.add(key)
-        if not values and not key.startswith("tag:"):
-            raise InvalidFilterValue(f"The following filter values are missing : null for filter key {key}.")
         if key == "Path":
             if option not in ("Recursive", "OneLevel"):
                 raise InvalidFilterOption(
@@ -117,16 +118,16 @@ def _apply_filters(ctx: CallContext, filters: list[dict[str, Any]], by_path: boo
                 )
             _path_filter(values, option, w)
             continue
+        if key == "Type":
+            _enum_values(values, _TYPES)
+        if key == "Tier":
+            _enum_values(values, _TIERS)
         named = ["BeginsWith", "Equals"] if key != "Label" else ["Equals"]
         # Name also takes Contains, which AWS's message does not list.
         if option not in named and not (key == "Name" and option == "Contains"):
             raise InvalidFilterOption(
                 f"The following filter option is not valid: {option}. Valid options include: [{', '.join(named)}]."
             )
-        if key == "Type":
-            _enum_values(values, _TYPES)
-        if key == "Tier":
-            _enum_values(values, _TIERS)
         if key == "Name":
             forms = _name_forms(values)
             if option == "Equals":
