@@ -95,9 +95,12 @@ def test_server_help_documents_every_option() -> None:
 def test_settings_reach_the_app_factory_whole(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """``create_app`` (uvicorn's factory, in each worker) rebuilds the settings
     from FLEETWARD_* alone: a value from --config or a flag must survive."""
-    for f in fields(Settings):
-        monkeypatch.delenv(f"FLEETWARD_{f.name.upper()}", raising=False)
-    monkeypatch.delenv("FLEETWARD_CONFIG", raising=False)
+    for name in [f"FLEETWARD_{f.name.upper()}" for f in fields(Settings)] + ["FLEETWARD_CONFIG"]:
+        # set, then remove: monkeypatch then restores the variable's absence
+        # after export_settings wrote it (a leaked FLEETWARD_DEV would put
+        # every server this process starts later in dev mode)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     cfg = tmp_path / "fw.toml"
     cfg.write_text('audit_retention_days = 7\ndurability = "full"\n')
     settings = load_settings(str(cfg), data_dir=str(tmp_path), port=9001, dev=True, audit=False)
