@@ -41,7 +41,9 @@ class AsgiApp:
     """Routes HTTP requests to the pipeline or the admin endpoints.
 
     ``startup``/``shutdown`` run on the ASGI lifespan events; ``admin`` maps
-    (method, path) to coroutines returning (status, JSON-able body).
+    (method, path) to coroutines returning (status, JSON-able body), served
+    to loopback clients only; ``public`` endpoints of the same kind (the
+    health check a load balancer probes) answer any client.
     """
 
     def __init__(
@@ -50,11 +52,13 @@ class AsgiApp:
         startup: Callable[[], Awaitable[None]],
         shutdown: Callable[[], Awaitable[None]],
         admin: dict[tuple[str, str], Callable[[bytes, str], Awaitable[tuple[int, Any]]]],
+        public: dict[tuple[str, str], Callable[[bytes, str], Awaitable[tuple[int, Any]]]] | None = None,
     ) -> None:
         self.pipeline: Any = None  # set by startup
         self._startup = startup
         self._shutdown = shutdown
         self.admin = admin
+        self.public = public or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -102,14 +106,16 @@ class AsgiApp:
         path_s = path.decode("utf-8", "surrogateescape") if isinstance(path, bytes) else path
         client = scope.get("client")
         source_ip = client[0] if client else "127.0.0.1"
-        admin = self.admin.get((method, path_s))
-        if admin is not None:
-            if not _is_loopback(source_ip):
+        endpoint = self.public.get((method, path_s))
+        if endpoint is None:
+            endpoint = self.admin.get((method, path_s))
+            if endpoint is not None and not _is_loopback(source_ip):
                 await _send(
                     send, 403, [(b"content-type", b"application/json")], b'{"message":"loopback only"}'
                 )
                 return
-            status, payload = await admin(body, source_ip)
+        if endpoint is not None:
+            status, payload = await endpoint(body, source_ip)
             if isinstance(payload, bytes):  # plain text (Prometheus metrics)
                 await _send(send, status, [(b"content-type", b"text/plain; version=0.0.4")], payload)
                 return
