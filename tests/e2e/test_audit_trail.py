@@ -152,6 +152,37 @@ def test_other_lookup_attributes_and_paging(srv: Server) -> None:
     assert err.value.response["Error"]["Code"] == "InvalidLookupAttributesException"
 
 
+def test_lookup_events_is_regional(srv: Server) -> None:
+    """As in AWS, LookupEvents answers with the events of the Region it is called in."""
+    import boto3
+
+    from tests.support.server import NO_RETRY
+
+    name, keys = _user(srv, ALLOW_SSM)
+
+    def client(service: str, region: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=srv.endpoint,
+            region_name=region,
+            aws_access_key_id=keys[0] if service == "ssm" else srv.admin[0],
+            aws_secret_access_key=keys[1] if service == "ssm" else srv.admin[1],
+            config=NO_RETRY,
+        )
+
+    for region in ("us-east-1", "eu-west-1", "eu-west-1"):
+        with pytest.raises(ClientError):
+            client("ssm", region).get_parameter(Name=f"/{name}/missing")
+    q = [{"AttributeKey": "Username", "AttributeValue": name}]
+    for region, count in (("us-east-1", 1), ("eu-west-1", 2), ("ap-south-1", 0)):
+        events = client("cloudtrail", region).lookup_events(LookupAttributes=q)["Events"]
+        assert [json.loads(e["CloudTrailEvent"])["awsRegion"] for e in events] == [region] * count
+    p1 = client("cloudtrail", "eu-west-1").lookup_events(LookupAttributes=q, MaxResults=1)
+    with pytest.raises(ClientError) as err:  # a token is bound to its Region too
+        client("cloudtrail", "us-east-1").lookup_events(LookupAttributes=q, NextToken=p1["NextToken"])
+    assert err.value.response["Error"]["Code"] == "InvalidNextTokenException"
+
+
 def test_failed_authentication_is_recorded(srv: Server) -> None:
     akid = f"AKIA{uuid.uuid4().hex[:16].upper()}"
     status, _, _ = signed_request(

@@ -1,4 +1,4 @@
-"""CloudTrail LookupEvents: the caller's account's records, newest first."""
+"""CloudTrail LookupEvents: the records of the caller's account in the request's Region, newest first."""
 
 from __future__ import annotations
 
@@ -62,7 +62,11 @@ def _position(ctx: CallContext, query: bytes, token: str) -> tuple[float, int]:
 
 @operation("cloudtrail", "LookupEvents", read_only=True)
 async def lookup_events(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    """Records of the caller's account matching one lookup attribute and a time range."""
+    """Records of the caller's account in the request's Region (LookupEvents is
+    regional) matching one lookup attribute and a time range, newest first.
+
+    Raises InvalidLookupAttributesException, InvalidTimeRangeException,
+    InvalidNextTokenException."""
     attrs = req.get("LookupAttributes") or []
     if len(attrs) > 1:
         raise InvalidLookupAttributesException("You cannot specify more than one lookup attribute.")
@@ -72,8 +76,8 @@ async def lookup_events(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
     if req.get("EventCategory") == "insight":
         return {"Events": []}
     limit = int(req.get("MaxResults") or 50)
-    where = ["e.account = ?"]
-    args: list[Any] = [ctx.account]
+    where = ["e.account = ?", "e.region = ?"]
+    args: list[Any] = [ctx.account, ctx.region]
     for a in attrs:
         key, value = a["AttributeKey"], a["AttributeValue"]
         where.append(_COLUMN[key])
@@ -89,7 +93,9 @@ async def lookup_events(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
     if end is not None:
         where.append("e.event_time <= ?")
         args.append(float(end))
-    query = hashlib.sha256(orjson.dumps([ctx.account, attrs, start, end, req.get("EventCategory")])).digest()
+    query = hashlib.sha256(
+        orjson.dumps([ctx.account, ctx.region, attrs, start, end, req.get("EventCategory")])
+    ).digest()
     token = req.get("NextToken")
     if token:
         t, seq = _position(ctx, query, token)
