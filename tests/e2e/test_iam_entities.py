@@ -483,3 +483,43 @@ def test_delegated_administration_with_iam_condition_keys(server: Server) -> Non
             UserName=bounded, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
         )
     )
+
+
+def test_names_are_unique_whatever_their_case(server: Server) -> None:
+    iam = server.client("iam")
+    sfx = uuid.uuid4().hex[:8]
+    iam.create_user(UserName=f"dana-{sfx}")
+    iam.create_group(GroupName=f"ops-{sfx}")
+    iam.create_role(RoleName=f"app-{sfx}", AssumeRolePolicyDocument=TRUST_EC2)
+    iam.create_policy(PolicyName=f"read-{sfx}", PolicyDocument=ALLOW_GET)
+    iam.create_instance_profile(InstanceProfileName=f"web-{sfx}")
+    upper = sfx.upper()
+    for call, message in (
+        (lambda: iam.create_user(UserName=f"DANA-{upper}"), f"User with name DANA-{upper} already exists."),
+        (lambda: iam.create_group(GroupName=f"Ops-{upper}"), f"Group with name Ops-{upper} already exists."),
+        (
+            lambda: iam.create_role(RoleName=f"APP-{upper}", AssumeRolePolicyDocument=TRUST_EC2),
+            f"Role with name APP-{upper} already exists.",
+        ),
+        (
+            lambda: iam.create_policy(PolicyName=f"Read-{upper}", PolicyDocument=ALLOW_GET),
+            f"A policy called Read-{upper} already exists. Duplicate names are not allowed.",
+        ),
+        (
+            lambda: iam.create_instance_profile(InstanceProfileName=f"WEB-{upper}"),
+            f"Instance Profile WEB-{upper} already exists.",
+        ),
+    ):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert _err(e) == ("EntityAlreadyExists", message)
+    iam.create_user(UserName=f"erin-{sfx}")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_user(UserName=f"erin-{sfx}", NewUserName=f"Dana-{sfx}")
+    assert _err(e) == ("EntityAlreadyExists", f"User with name Dana-{sfx} already exists.")
+    iam.update_user(UserName=f"dana-{sfx}", NewUserName=f"Dana-{sfx}")  # its own name, recased
+    assert iam.get_user(UserName=f"Dana-{sfx}")["User"]["UserName"] == f"Dana-{sfx}"
+    iam.create_group(GroupName=f"dev-{sfx}")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_group(GroupName=f"dev-{sfx}", NewGroupName=f"OPS-{sfx}")
+    assert _err(e) == ("EntityAlreadyExists", f"Group with name OPS-{sfx} already exists.")

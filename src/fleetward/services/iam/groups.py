@@ -16,7 +16,9 @@ from fleetward.storage.db import IntegrityError
 async def create_group(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     path = store.check_path(req.get("Path"))
     name = req["GroupName"]
-    if await ctx.conn.fetchone("SELECT 1 FROM iam_groups WHERE account = ? AND name = ?", ctx.account, name):
+    if await ctx.conn.fetchone(
+        "SELECT 1 FROM iam_groups WHERE account = ? AND lower(name) = lower(?)", ctx.account, name
+    ):
         raise EntityAlreadyExists(f"Group with name {name} already exists.")
     gid = store.new_id("AGPA")
     try:
@@ -128,7 +130,10 @@ async def update_group(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     name = req.get("NewGroupName") or row["name"]
     path = store.check_path(req["NewPath"]) if req.get("NewPath") else row["path"]
     if name != row["name"] and await ctx.conn.fetchone(
-        "SELECT 1 FROM iam_groups WHERE account = ? AND name = ?", ctx.account, name
+        "SELECT 1 FROM iam_groups WHERE account = ? AND lower(name) = lower(?) AND id <> ?",
+        ctx.account,
+        name,
+        row["id"],
     ):
         raise EntityAlreadyExists(f"Group with name {name} already exists.")
     try:

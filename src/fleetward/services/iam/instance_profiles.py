@@ -95,7 +95,7 @@ async def create_instance_profile(ctx: CallContext, req: dict[str, Any]) -> dict
     path = store.check_path(req.get("Path"))
     tags = check_tags(req.get("Tags"))
     if await ctx.conn.fetchone(
-        "SELECT 1 FROM iam_instance_profiles WHERE account = ? AND name = ?", ctx.account, name
+        "SELECT 1 FROM iam_instance_profiles WHERE account = ? AND lower(name) = lower(?)", ctx.account, name
     ):
         raise EntityAlreadyExists(f"Instance Profile {name} already exists.")
     pid = store.new_id("AIPA")

@@ -66,7 +66,12 @@ async def create_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
     arn = store.policy_arn(ctx.account, path, name)
     store.compile_document(req["PolicyDocument"], name=name, max_length=store.MAX_MANAGED)
     tags = check_tags(req.get("Tags"))
-    if await ctx.conn.fetchone("SELECT 1 FROM iam_policies WHERE arn = ?", arn):
+    if await ctx.conn.fetchone(
+        "SELECT 1 FROM iam_policies WHERE account = ? AND path = ? AND lower(name) = lower(?)",
+        ctx.account,
+        path,
+        name,
+    ):
         raise EntityAlreadyExists(f"A policy called {name} already exists. Duplicate names are not allowed.")
     try:
         await ctx.conn.execute(

@@ -45,7 +45,9 @@ async def create_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     boundary = req.get("PermissionsBoundary")
     if boundary:
         boundary = (await store.get_policy(ctx.conn, ctx.account, boundary)).arn
-    if await ctx.conn.fetchone("SELECT 1 FROM iam_roles WHERE account = ? AND name = ?", ctx.account, name):
+    if await ctx.conn.fetchone(
+        "SELECT 1 FROM iam_roles WHERE account = ? AND lower(name) = lower(?)", ctx.account, name
+    ):
         raise EntityAlreadyExists(f"Role with name {name} already exists.")
     rid = store.new_id("AROA")
     try:

@@ -27,8 +27,12 @@ MAX_ACCESS_KEYS = 2
 async def create_user_row(
     conn: Conn, account: str, name: str, path: str, now: float, tags: list[dict[str, str]] | None = None
 ) -> Any:
-    """Insert a user; EntityAlreadyExists when the name is taken (used by ``fleetward init`` too)."""
-    if await conn.fetchone("SELECT 1 FROM iam_users WHERE account = ? AND name = ?", account, name):
+    """Insert a user; EntityAlreadyExists when the name is taken in any case: IAM's
+    names (users, groups, roles, policies, instance profiles) are not distinguished
+    by case. Used by ``fleetward init`` too."""
+    if await conn.fetchone(
+        "SELECT 1 FROM iam_users WHERE account = ? AND lower(name) = lower(?)", account, name
+    ):
         raise EntityAlreadyExists(f"User with name {name} already exists.")
     uid = store.new_id("AIDA")
     try:
@@ -142,7 +146,10 @@ async def update_user(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     name = req.get("NewUserName") or row["name"]
     path = store.check_path(req["NewPath"]) if req.get("NewPath") else row["path"]
     if name != row["name"] and await ctx.conn.fetchone(
-        "SELECT 1 FROM iam_users WHERE account = ? AND name = ?", ctx.account, name
+        "SELECT 1 FROM iam_users WHERE account = ? AND lower(name) = lower(?) AND id <> ?",
+        ctx.account,
+        name,
+        row["id"],
     ):
         raise EntityAlreadyExists(f"User with name {name} already exists.")
     try:
