@@ -228,6 +228,21 @@ def test_data_type_ami(ssm: Any) -> None:
     assert ssm.get_parameter(Name=name)["Parameter"]["DataType"] == "aws:ec2:image"
 
 
+def test_data_type_ssm_integration(ssm: Any) -> None:
+    # botocore's model lists aws:ssm:integration among PutParameter's data types (webhook secrets).
+    name = f"/d9d01087-4a3f-49e0-b0b4-d568d7826553/ssm/integrations/webhook/{uid()}"
+    value = json.dumps({"description": "hook", "url": "https://example.com/hook"})
+    ssm.put_parameter(Name=name, Value=value, Type="SecureString", DataType="aws:ssm:integration")
+    p = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+    assert (p["DataType"], p["Value"]) == ("aws:ssm:integration", value)
+    got = ssm.describe_parameters(ParameterFilters=[{"Key": "DataType", "Values": ["aws:ssm:integration"]}])
+    assert name in [m["Name"] for m in got["Parameters"]]
+    code, msg = fails(
+        ssm.put_parameter, Name=f"{name}x", Value=value, Type="String", DataType="aws:ssm:integration"
+    )
+    assert code == "UnsupportedParameterType" and "aws:ssm:integration" in msg
+
+
 def test_allowed_pattern_kept_on_overwrite(ssm: Any) -> None:
     name = f"/pat/{uid()}"
     ssm.put_parameter(Name=name, Value="123", Type="String", AllowedPattern="^\\d+$")

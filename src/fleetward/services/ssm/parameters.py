@@ -69,6 +69,8 @@ ADVANCED_LIMIT = 8192
 MAX_STANDARD_PARAMETERS = 10_000
 MAX_ADVANCED_PARAMETERS = 100_000
 DEFAULT_TIER_SETTING = "/ssm/parameter-store/default-parameter-tier"
+# The data types botocore's model lists for PutParameter.
+DATA_TYPES = ("text", "aws:ec2:image", "aws:ssm:integration")
 _AMI = re.compile(r"ami-([0-9a-f]{8}|[0-9a-f]{17})")
 
 TAGS_AND_OVERWRITE = (
@@ -331,7 +333,7 @@ async def put_parameter(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
     if existing is not None and ptype != existing["type"]:
         raise HierarchyTypeMismatchException()
     data_type = req.get("DataType") or (existing["data_type"] if existing is not None else "text")
-    if data_type not in ("text", "aws:ec2:image"):
+    if data_type not in DATA_TYPES:
         raise ValidationException(
             f"The following data type is not supported: {data_type} (Data type names are all lowercase.)"
         )
@@ -345,6 +347,11 @@ async def put_parameter(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
                 f"Parameter value, {value}, doesn't match the format of the data type aws:ec2:image: "
                 "ami- followed by 8 or 17 hexadecimal characters."
             )
+    if data_type == "aws:ssm:integration" and ptype != "SecureString":
+        # Integration (webhook) parameters hold a secret: SecureString only.
+        raise UnsupportedParameterType(
+            f"The parameter type {ptype} isn't supported for the data type aws:ssm:integration. Use SecureString."
+        )
     if req.get("KeyId") and ptype != "SecureString":
         raise ValidationException("KeyId is required for SecureString type parameter only.")
     if ptype == "StringList" and any(not item for item in value.split(",")):
