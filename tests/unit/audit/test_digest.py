@@ -195,3 +195,22 @@ async def test_audit_or_fail_rolls_back_the_change(tmp_path: Path) -> None:
 def test_due_end_waits_for_grace() -> None:
     assert due_end(7200 + 59) == 3600
     assert due_end(7200 + 61) == 7200
+
+
+async def test_validate_a_time_range(tmp_path: Path) -> None:
+    """--start/--end limit the records checked; the chain is always checked whole."""
+    db, _ = await _filled(tmp_path)  # records at T0 .. T0 + 5
+    await close_period(db, KEYRING, end=T0 + 100, now=T0 + 100)
+    async with db.write() as c:
+        await c.execute("DELETE FROM audit_events WHERE event_time = ?", T0 + 1)
+    inside = await validate_trail(db, now=T0 + 200, start=T0, end=T0 + 3)
+    assert [(f.kind, f.seq) for f in inside.findings] == [("record-removed", 2)]
+    assert inside.records_verified == 2
+    outside = await validate_trail(db, now=T0 + 200, start=T0 + 2, end=T0 + 100)
+    assert outside.ok and outside.records_verified == 4
+    async with db.write() as c:
+        await c.execute("UPDATE audit_digests SET signature = '00' WHERE id = 1")
+    assert [f.kind for f in (await validate_trail(db, now=T0 + 200, start=T0 + 2)).findings] == [
+        "digest-changed"
+    ]
+    await db.close()
