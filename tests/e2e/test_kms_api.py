@@ -401,6 +401,45 @@ def test_list_keys_and_aliases_paging(server: Server) -> None:
     assert ids <= seen
 
 
+def test_predefined_alias_listed_before_first_use(server: Server) -> None:
+    """AWS lists alias/aws/ssm without TargetKeyId until its managed key exists."""
+    region = "ap-southeast-2"  # a region of this server nothing has used yet
+    kms = boto3.client(
+        "kms",
+        endpoint_url=server.endpoint,
+        region_name=region,
+        aws_access_key_id=server.admin[0],
+        aws_secret_access_key=server.admin[1],
+        config=NO_RETRY,
+    )
+    account = server.client("sts").get_caller_identity()["Account"]
+    predefined = {"AliasName": "alias/aws/ssm", "AliasArn": f"arn:aws:kms:{region}:{account}:alias/aws/ssm"}
+    assert kms.list_aliases()["Aliases"] == [predefined]
+    keys = [kms.create_key()["KeyMetadata"]["KeyId"] for _ in range(2)]
+    for name, key in (("alias/a", keys[0]), ("alias/b", keys[1]), ("alias/z", keys[0])):
+        kms.create_alias(AliasName=name, TargetKeyId=key)
+
+    def pages(**kw: Any) -> list[list[dict[str, Any]]]:
+        out, marker = [], {}
+        while True:
+            page = kms.list_aliases(Limit=1, **kw, **marker)
+            out.append(page["Aliases"])
+            if not page["Truncated"]:
+                return out
+            marker = {"Marker": page["NextMarker"]}
+
+    listed = [a for page in pages() for a in page]
+    names = [a["AliasName"] for a in listed]
+    assert sorted(names) == ["alias/a", "alias/aws/ssm", "alias/b", "alias/z"]
+    assert {a["AliasName"]: a.get("TargetKeyId") for a in listed}["alias/aws/ssm"] is None
+    assert [a["AliasName"] for page in pages(KeyId=keys[0]) for a in page] == ["alias/a", "alias/z"]
+    managed = kms.describe_key(KeyId="alias/aws/ssm")["KeyMetadata"]  # first use creates the key
+    listed = [a for page in pages() for a in page]
+    assert [a["AliasName"] for a in listed] == names
+    entry = next(a for a in listed if a["AliasName"] == "alias/aws/ssm")
+    assert entry["TargetKeyId"] == managed["KeyId"] and "CreationDate" in entry
+
+
 def test_alias_name_and_target_rules(server: Server) -> None:
     kms = server.client("kms")
     meta = new_key(server)

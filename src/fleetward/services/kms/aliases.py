@@ -15,7 +15,7 @@ from fleetward.protocol.errors import ValidationException
 from fleetward.protocol.registry import Check, operation
 from fleetward.services.context import CallContext
 from fleetward.services.kms.common import engine, page, require_customer_managed, resolve
-from fleetward.services.kms.engine import alias_arn
+from fleetward.services.kms.engine import MANAGED_SSM_ALIAS, alias_arn
 from fleetward.services.kms.errors import (
     AlreadyExistsException,
     InvalidAliasNameException,
@@ -195,33 +195,47 @@ def _dt(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
+def _alias_entry(ctx: CallContext, row: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "AliasName": row["name"],
+        "AliasArn": alias_arn(ctx.region, ctx.account, row["name"]),
+    }
+    if row["key_id"] is not None:  # None: a predefined alias not yet associated with a key
+        entry["TargetKeyId"] = row["key_id"]
+        entry["CreationDate"] = _dt(float(row["created"]))
+        entry["LastUpdatedDate"] = _dt(float(row["updated"]))
+    return entry
+
+
 @operation("kms", "ListAliases", read_only=True)
 async def list_aliases(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    """Aliases of the account and region, by name; KeyId (id or key ARN) filters by key."""
+    """Aliases of the account and region, by name; KeyId (id or key ARN) filters by key.
+
+    Unfiltered, the list includes ``alias/aws/ssm`` before its AWS managed key
+    is created, without ``TargetKeyId``, as AWS lists its predefined aliases.
+    """
     limit = req.get("Limit") or 50
-    sql = (
-        "SELECT name, key_id, created, updated FROM kms_aliases WHERE account = ? AND region = ? AND name > ?"
-    )
-    args: list[Any] = [ctx.account, ctx.region, req.get("Marker") or ""]
+    sql = "SELECT name, key_id, created, updated FROM kms_aliases WHERE account = ? AND region = ?"
+    args: list[Any] = [ctx.account, ctx.region]
     if req.get("KeyId"):
         key = await resolve(ctx, req["KeyId"], allow_alias=False)
         sql += " AND key_id = ?"
         args.append(key.key_id)
-    rows = await ctx.conn.fetchall(sql + " ORDER BY name LIMIT ?", *args, limit + 1)
+    else:
+        # In SQL, so that it sorts and pages under the database's own collation.
+        sql += (
+            " UNION ALL SELECT CAST(? AS TEXT), NULL, NULL, NULL WHERE NOT EXISTS"
+            " (SELECT 1 FROM kms_aliases WHERE account = ? AND region = ? AND name = ?)"
+        )
+        args += [MANAGED_SSM_ALIAS, ctx.account, ctx.region, MANAGED_SSM_ALIAS]
+    rows = await ctx.conn.fetchall(
+        f"SELECT * FROM ({sql}) AS a WHERE name > ? ORDER BY name LIMIT ?",
+        *args,
+        req.get("Marker") or "",
+        limit + 1,
+    )
     items, more = page(rows, limit, 50)
-    out: dict[str, Any] = {
-        "Aliases": [
-            {
-                "AliasName": r["name"],
-                "AliasArn": alias_arn(ctx.region, ctx.account, r["name"]),
-                "TargetKeyId": r["key_id"],
-                "CreationDate": _dt(float(r["created"])),
-                "LastUpdatedDate": _dt(float(r["updated"])),
-            }
-            for r in items
-        ],
-        "Truncated": more,
-    }
+    out: dict[str, Any] = {"Aliases": [_alias_entry(ctx, r) for r in items], "Truncated": more}
     if more:
         out["NextMarker"] = items[-1]["name"]
     return out
