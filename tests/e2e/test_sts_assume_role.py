@@ -396,3 +396,19 @@ def test_trust_policies_follow_the_users_and_roles_they_name(server: Server) -> 
     iam.delete_role(RoleName=role)
     statement = iam.get_role(RoleName=chained)["Role"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert statement["Principal"]["AWS"] == [moved, role_id]
+
+
+def test_role_sessions_must_name_the_user(server: Server, setup: dict[str, Any]) -> None:
+    server.client("iam").put_role_policy(
+        RoleName=setup["role"]["RoleName"],
+        PolicyName="users",
+        PolicyDocument=_doc(
+            {"Effect": "Allow", "Action": ["iam:GetUser", "iam:ListAccessKeys"], "Resource": "*"}
+        ),
+    )
+    iam = server.client("iam", creds=_temp(_assume(server, setup["creds"], setup["role"]["Arn"])))
+    for call in (iam.get_user, iam.list_access_keys):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert _err(e) == ("ValidationError", "Must specify userName when calling with non-User credentials")
+    assert iam.get_user(UserName=setup["user"]["UserName"])["User"]["Arn"] == setup["user"]["Arn"]

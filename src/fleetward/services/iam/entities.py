@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from fleetward.protocol.errors import ValidationException
 from fleetward.protocol.registry import Check
 from fleetward.services.context import CallContext
 from fleetward.services.iam import store
@@ -45,13 +46,18 @@ async def entity_row(conn: Conn, kind: Kind, account: str, name: str) -> Any:
 
 
 def target_name(ctx: CallContext, kind: Kind, req: dict[str, Any]) -> str:
-    """The entity a request names; for users, the caller itself when omitted (as IAM does)."""
+    """The entity a request names; for users, the caller itself when omitted (as IAM does).
+
+    A caller that is no IAM user (a role session, the root) must name the user:
+    IAM's ValidationError "Must specify userName when calling with non-User credentials"."""
     name = req.get(kind.member)
     if name:
         return str(name)
     if kind is USER and ctx.principal.type == "IAMUser":
         return ctx.principal.name
-    raise InvalidInput(f"Must specify {kind.member}")
+    raise ValidationException(
+        f"Must specify {kind.member[0].lower()}{kind.member[1:]} when calling with non-User credentials"
+    )
 
 
 # IAM actions that offer iam:PermissionsBoundary (the request's boundary for
