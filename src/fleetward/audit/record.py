@@ -1,8 +1,10 @@
 """CloudTrail-schema records of API calls.
 
-The vocabulary is closed: ``eventType`` is always ``AwsApiCall``;
-``userIdentity.type`` is one of IAMUser, AssumedRole, Root, AWSService,
-Unknown (the call failed authentication).
+The vocabulary is closed: ``eventType`` is ``AwsApiCall`` for a call and
+``AwsServiceEvent`` for an action a service took on its own (a scheduled
+key deletion or rotation; ``userIdentity`` is then the account and the
+service that acted); ``userIdentity.type`` is one of IAMUser, AssumedRole,
+Root, AWSService, Unknown (the call failed authentication).
 
 A record is serialized once (``AuditRecord.text``, one ``orjson`` dump):
 that text is what the trail stores, what digests hash and what
@@ -22,7 +24,16 @@ from fleetward.auth.principal import Principal, PrincipalType
 from fleetward.ids import time_ordered_uuid
 from fleetward.protocol.redact import HIDDEN
 
-__all__ = ["ALWAYS_HIDDEN", "AuditRecord", "build_record", "dumps", "hide_secrets", "iso", "user_identity"]
+__all__ = [
+    "ALWAYS_HIDDEN",
+    "AuditRecord",
+    "build_record",
+    "build_service_event",
+    "dumps",
+    "hide_secrets",
+    "iso",
+    "user_identity",
+]
 
 # Hidden wherever they appear, whatever the operation declared: a safety net
 # under the model's ``sensitive`` flags and the operations' ``hidden`` names.
@@ -223,4 +234,60 @@ def build_record(
         record=rec,
         resources=resources,
         text=text.decode(),
+    )
+
+
+def build_service_event(
+    *,
+    service: str,
+    account: str,
+    region: str,
+    event_name: str,
+    event_time: float,
+    resources: list[dict[str, str]],
+    additional: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """CloudTrail's record of an action ``service`` (``kms.amazonaws.com``) took
+    on its own, not for a caller: ``eventType`` AwsServiceEvent, the account
+    and the service as ``userIdentity``, no request and no response."""
+    event_id = time_ordered_uuid()
+    rec: dict[str, Any] = {
+        "eventVersion": "1.11",
+        "userIdentity": {"accountId": account, "invokedBy": service},
+        "eventTime": iso(event_time),
+        "eventSource": service,
+        "eventName": event_name,
+        "awsRegion": region,
+        "sourceIPAddress": service,
+        "userAgent": service,
+        "requestParameters": None,
+        "responseElements": None,
+    }
+    if additional:
+        rec["additionalEventData"] = additional
+    rec["eventID"] = event_id
+    rec["readOnly"] = False
+    if resources:
+        rec["resources"] = [
+            {"ARN": r["ARN"], "accountId": account, "type": r.get("type") or None} for r in resources
+        ]
+    rec["eventType"] = "AwsServiceEvent"
+    rec["managementEvent"] = True
+    rec["recipientAccountId"] = account
+    rec["eventCategory"] = "Management"
+    return AuditRecord(
+        account=account,
+        region=region,
+        event_id=event_id,
+        event_time=event_time,
+        event_name=event_name,
+        event_source=service,
+        username=None,
+        access_key_id=None,
+        principal_arn=None,
+        read_only=False,
+        error_code=None,
+        record=rec,
+        resources=resources,
+        text=dumps(rec).decode(),
     )

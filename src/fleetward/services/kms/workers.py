@@ -1,17 +1,39 @@
-"""Background work: scheduled key rotation and destruction of keys whose deletion window passed."""
+"""Background work: scheduled key rotation and destruction of keys whose deletion window passed.
+
+Each is recorded in the trail as CloudTrail does (``RotateKey`` and
+``DeleteKey`` service events by kms.amazonaws.com), in the transaction of
+the change: if the record cannot be written, the key is left as it was.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
+from fleetward.audit.record import build_service_event
 from fleetward.services.context import ServiceEnv
-from fleetward.services.kms.engine import KeyService
-from fleetward.services.kms.model import KeyState
+from fleetward.services.kms.engine import RESOURCE_TYPE, KeyService
+from fleetward.services.kms.model import KeyRecord, KeyState
+from fleetward.storage.db import Conn
 
 __all__ = ["destroy_due", "rotate_due", "run_forever"]
 
 log = logging.getLogger("fleetward.kms")
+
+
+async def _record(env: ServiceEnv, conn: Conn, key: KeyRecord, event_name: str, now: float) -> None:
+    audit = env.extras.get("audit")
+    if audit is None:
+        return
+    event = build_service_event(
+        service="kms.amazonaws.com",
+        account=key.account,
+        region=key.region,
+        event_name=event_name,
+        event_time=now,
+        resources=[{"ARN": key.arn, "type": RESOURCE_TYPE}],
+    )
+    await audit.write_in(conn, event)
 
 
 async def rotate_due(env: ServiceEnv, svc: KeyService) -> int:
@@ -37,6 +59,7 @@ async def rotate_due(env: ServiceEnv, svc: KeyService) -> int:
             if not claimed or key is None or key.state is not KeyState.ENABLED:
                 continue
             await svc.rotate(conn, key, now, "AUTOMATIC")
+            await _record(env, conn, key, "RotateKey", now)
             done += 1
     return done
 
@@ -58,6 +81,7 @@ async def destroy_due(env: ServiceEnv, svc: KeyService) -> int:
             if key.deletion_date is None or key.deletion_date > now:
                 continue
             await svc.destroy(conn, key.key_id)
+            await _record(env, conn, key, "DeleteKey", now)
             log.info("kms: destroyed key %s (deletion window passed)", key.arn)
             done += 1
     return done
