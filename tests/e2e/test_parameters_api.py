@@ -195,6 +195,16 @@ def test_get_parameters_invalid_and_selectors(ssm: Any) -> None:
         ),
         (
             {
+                "Tier": "Advanced",
+                "Policies": json.dumps(
+                    [{"Type": "NoChangeNotification", "Version": "1.0", "Attributes": {"After": "1"}}] * 2
+                ),
+            },
+            "IncompatiblePolicyException",
+            "There is a conflict in the policies specified for this parameter.",
+        ),
+        (
+            {
                 "Tier": "Standard",
                 "Policies": '[{"Type":"NoChangeNotification","Version":"1.0","Attributes":{"After":"1"}}]',
             },
