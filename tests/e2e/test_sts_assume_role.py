@@ -412,3 +412,36 @@ def test_role_sessions_must_name_the_user(server: Server, setup: dict[str, Any])
             call()
         assert _err(e) == ("ValidationError", "Must specify userName when calling with non-User credentials")
     assert iam.get_user(UserName=setup["user"]["UserName"])["User"]["Arn"] == setup["user"]["Arn"]
+
+
+def test_packed_policy_size(server: Server, setup: dict[str, Any]) -> None:
+    import re
+    import secrets
+
+    role, user = setup["role"], setup["user"]
+    server.client("iam").update_assume_role_policy(
+        RoleName=role["RoleName"],
+        PolicyDocument=_doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": user["Arn"]},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+            }
+        ),
+    )
+    statement = {"Effect": "Allow", "Action": "iam:GetRole", "Resource": "arn:aws:iam::*:role/"}
+    policy = _doc(statement)
+    policy = _doc({**statement, "Resource": statement["Resource"] + "r" * (2048 - len(policy))})
+    assert len(policy) == 2048
+    # The largest session policy the model allows, plus a tag, fits: STS packs them.
+    out = _assume(server, setup["creds"], role["Arn"], Policy=policy, Tags=[{"Key": "k", "Value": "v"}])
+    assert 0 < out["PackedPolicySize"] < 100
+    assert _assume(server, setup["creds"], role["Arn"])["PackedPolicySize"] == 0
+    tags = [{"Key": f"k{i}-{secrets.token_hex(40)}", "Value": secrets.token_hex(100)} for i in range(50)]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        _assume(server, setup["creds"], role["Arn"], Tags=tags)
+    code, message = _err(e)
+    assert code == "PackedPolicyTooLarge"
+    assert re.fullmatch(
+        r"Packed policy consumes \d+% of allotted space, please use smaller policy for session\.", message
+    )

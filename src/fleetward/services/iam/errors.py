@@ -11,6 +11,7 @@ __all__ = [
     "LimitExceeded",
     "MalformedPolicyDocument",
     "NoSuchEntity",
+    "PackedPolicyTooLarge",
     "PolicyEvaluation",
     "StsValidationError",
 ]
@@ -37,6 +38,12 @@ class MalformedPolicyDocument(AWSError):
 
 
 class InvalidInput(AWSError):
+    status = 400
+
+
+class PackedPolicyTooLarge(AWSError):
+    """STS: the packed session policies and tags exceed their limit."""
+
     status = 400
 
 

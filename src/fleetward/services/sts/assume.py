@@ -15,6 +15,7 @@ gets at most one hour.
 from __future__ import annotations
 
 import re
+import zlib
 from typing import Any
 
 import orjson
@@ -26,13 +27,24 @@ from fleetward.protocol.registry import Check, operation
 from fleetward.services.context import CallContext
 from fleetward.services.iam import store
 from fleetward.services.iam.directory import token_hash
-from fleetward.services.iam.errors import MalformedPolicyDocument, StsValidationError
+from fleetward.services.iam.errors import MalformedPolicyDocument, PackedPolicyTooLarge, StsValidationError
 
 MIN_DURATION = 900
 # A role session assuming a role (role chaining) gets at most an hour, whatever the role's maximum.
 CHAINED_MAX_DURATION = 3600
+# STS packs (compresses) the session policy, policy ARNs and session tags into a
+# binary form with a limit of its own; this packing is an estimate of AWS's.
 PACKED_POLICY_LIMIT = 2048
 _ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/(?:[^/]+/)*([\w+=,.@-]+)$")
+
+
+def _packed_percent(policy: str | None, policy_arns: list[str], tags: dict[str, str]) -> int:
+    """PackedPolicySize: the packed session policies and tags as a percentage of the limit
+    (0 when there are none); over 100 the request fails with PackedPolicyTooLarge."""
+    if not (policy or policy_arns or tags):
+        return 0
+    packed = zlib.compress(orjson.dumps([policy or "", policy_arns, sorted(tags.items())]), 9)
+    return -(-len(packed) * 100 // PACKED_POLICY_LIMIT)
 
 
 def _role_ref(role_arn: str) -> tuple[str, str] | None:
@@ -128,11 +140,11 @@ async def assume_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     for arn in policy_arns:
         await store.get_policy(ctx.conn, ref[0], arn)
     tags = {t["Key"]: t["Value"] for t in req.get("Tags") or ()}
-    packed = len(policy or "") + len(orjson.dumps(tags)) + 64 * len(policy_arns)
-    if packed > PACKED_POLICY_LIMIT:
-        from fleetward.services.iam.errors import StsValidationError as PackedPolicyTooLarge
-
-        raise PackedPolicyTooLarge("Packed policy consumes more than 100% of allotted space")
+    packed = _packed_percent(policy, policy_arns, tags)
+    if packed > 100:
+        raise PackedPolicyTooLarge(
+            f"Packed policy consumes {packed}% of allotted space, please use smaller policy for session."
+        )
     key_id = store.new_access_key_id("ASIA")
     secret = store.new_secret()
     token = store.new_token()
@@ -164,7 +176,7 @@ async def assume_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
             "Expiration": store.dt(expires),
         },
         "AssumedRoleUser": {"AssumedRoleId": f"{row['id']}:{req['RoleSessionName']}", "Arn": session_arn},
-        "PackedPolicySize": min(100, packed * 100 // PACKED_POLICY_LIMIT),
+        "PackedPolicySize": packed,
     }
     if req.get("SourceIdentity"):
         out["SourceIdentity"] = req["SourceIdentity"]
