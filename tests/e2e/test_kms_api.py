@@ -54,6 +54,14 @@ def new_key(server: Server, **kw: Any) -> dict[str, Any]:
     return meta
 
 
+def other_user(server: Server, path: str = "/") -> str:
+    """A new IAM user with no permissions, for key policies that leave the caller out."""
+    arn: str = server.client("iam").create_user(UserName=f"u{uuid.uuid4().hex[:10]}", Path=path)["User"][
+        "Arn"
+    ]
+    return arn
+
+
 def test_cli_round_trip_alias_disable_delete_cancel(server: Server, tmp_path: Path) -> None:
     alias = f"alias/app-{uuid.uuid4().hex[:8]}"
     meta = cli_json(server, "kms", "create-key", "--description", "app key")["KeyMetadata"]
@@ -282,7 +290,7 @@ def test_key_policy_get_put_lockout(server: Server) -> None:
             "Statement": [
                 {
                     "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:user/nobody"},
+                    "Principal": {"AWS": other_user(server)},
                     "Action": "kms:*",
                     "Resource": "*",
                 }
@@ -301,14 +309,13 @@ def test_key_policy_get_put_lockout(server: Server) -> None:
 
 def test_lockout_bypass_and_policy_size(server: Server) -> None:
     kms = server.client("kms")
-    account = new_key(server)["AWSAccountId"]
     lockout = json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
                 {
                     "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:user/nobody"},
+                    "Principal": {"AWS": other_user(server)},
                     "Action": "kms:*",
                     "Resource": "*",
                 }
@@ -339,6 +346,42 @@ def test_lockout_bypass_and_policy_size(server: Server) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as e:
         kms.create_key(Policy=json.dumps(big), BypassPolicyLockoutSafetyCheck=True)
     assert code_of(e) == "LimitExceededException"
+
+
+def test_key_policy_principals_must_exist(server: Server) -> None:
+    kms = server.client("kms")
+    meta = new_key(server)
+    account = meta["AWSAccountId"]
+    admin = server.client("sts").get_caller_identity()["Arn"]
+    someone = other_user(server, path="/team/")
+
+    def policy(principal: str) -> str:
+        statements = [
+            {"Effect": "Allow", "Principal": {"AWS": admin}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": [principal]}, "Action": "kms:Decrypt", "Resource": "*"},
+        ]
+        return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+    invalid = (
+        "MalformedPolicyDocumentException",
+        "Policy contains a statement with one or more invalid principals.",
+    )
+    for missing in (
+        f"arn:aws:iam::{account}:user/nobody-{uuid.uuid4().hex[:6]}",
+        f"arn:aws:iam::{account}:role/none-{uuid.uuid4().hex[:6]}",
+        someone.replace("/team/", "/"),  # the right name on another path is another user
+    ):
+        for call, kw in (
+            (kms.create_key, {}),
+            (kms.put_key_policy, {"KeyId": meta["KeyId"], "PolicyName": "default"}),
+        ):
+            with pytest.raises(botocore.exceptions.ClientError) as e:
+                call(Policy=policy(missing), BypassPolicyLockoutSafetyCheck=True, **kw)
+            assert (code_of(e), msg_of(e)) == invalid
+    # Existing users, account roots, wildcards and accounts this installation does not hold pass.
+    for fine in (someone, f"arn:aws:iam::{account}:root", "*", "arn:aws:iam::999999999999:user/elsewhere"):
+        kms.put_key_policy(KeyId=meta["KeyId"], PolicyName="default", Policy=policy(fine))
+        kms.create_key(Policy=policy(fine))
 
 
 def test_tags(server: Server) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import OrderedDict
+from typing import Any
 
 from fleetward.iam.arn import caller_arns
 from fleetward.iam.context import RequestContext
@@ -11,10 +13,13 @@ from fleetward.iam.errors import MalformedPolicyError
 from fleetward.iam.policy import CompiledPolicy, PolicyKind, compile_policy
 from fleetward.iam.statement import Effect, PrincipalMatch
 from fleetward.services.kms.errors import LimitExceededException, MalformedPolicyDocumentException
+from fleetward.storage.db import Conn
 
 __all__ = [
+    "INVALID_PRINCIPALS_MESSAGE",
     "LOCKOUT_MESSAGE",
     "PolicyCache",
+    "check_principals",
     "compile_key_policy",
     "default_policy",
     "managed_ssm_policy",
@@ -22,6 +27,9 @@ __all__ = [
 ]
 
 LOCKOUT_MESSAGE = "The new key policy will not allow you to update the key policy in the future."
+INVALID_PRINCIPALS_MESSAGE = "Policy contains a statement with one or more invalid principals."
+_ENTITY_ARN = re.compile(r"arn:aws:iam::(\d{12}):(user|role)(/(?:[^/]*/)*)([^/]+)")
+_ENTITY_TABLES = {"user": "iam_users", "role": "iam_roles"}
 MAX_POLICY_BYTES = 32768
 
 
@@ -98,6 +106,45 @@ def compile_key_policy(text: str, name: str = "default") -> CompiledPolicy:
         return compile_policy(text, kind=PolicyKind.RESOURCE, name=name)
     except MalformedPolicyError as e:
         raise MalformedPolicyDocumentException(e.message) from e
+
+
+def _aws_principals(text: str) -> list[str]:
+    """Every string in the ``AWS`` element of a Principal or NotPrincipal (a compiled, valid document)."""
+    doc: Any = json.loads(text)
+    statements = doc.get("Statement") if isinstance(doc, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    found: list[str] = []
+    for stmt in statements if isinstance(statements, list) else ():
+        for element in ("Principal", "NotPrincipal"):
+            principal = stmt.get(element) if isinstance(stmt, dict) else None
+            value = principal.get("AWS") if isinstance(principal, dict) else None
+            found += [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
+    return found
+
+
+async def check_principals(conn: Conn, text: str) -> None:
+    """Refuse a key policy naming an IAM user or role that does not exist.
+
+    KMS requires the principals of a key policy to exist: a user or role ARN
+    of an account this installation holds that names no such entity is
+    ``MalformedPolicyDocumentException`` with AWS's message. Principals of
+    other accounts cannot be looked up and pass.
+    """
+    for item in _aws_principals(text):
+        m = _ENTITY_ARN.fullmatch(item)
+        if m is None or "*" in item or "?" in item:
+            continue
+        account, kind, path, name = m.groups()
+        if not await conn.fetchone("SELECT 1 FROM accounts WHERE id = ?", account):
+            continue
+        if not await conn.fetchone(
+            f"SELECT 1 FROM {_ENTITY_TABLES[kind]} WHERE account = ? AND name = ? AND path = ?",
+            account,
+            name,
+            path,
+        ):
+            raise MalformedPolicyDocumentException(INVALID_PRINCIPALS_MESSAGE)
 
 
 def would_lock_out(policy: CompiledPolicy, key_arn: str, caller_arn: str, account: str) -> bool:

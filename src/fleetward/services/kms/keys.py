@@ -26,7 +26,12 @@ from fleetward.services.kms.errors import (
     MalformedPolicyDocumentException,
     UnsupportedOperationException,
 )
-from fleetward.services.kms.keypolicy import LOCKOUT_MESSAGE, compile_key_policy, would_lock_out
+from fleetward.services.kms.keypolicy import (
+    LOCKOUT_MESSAGE,
+    check_principals,
+    compile_key_policy,
+    would_lock_out,
+)
 from fleetward.services.kms.model import (
     DAY,
     ENCRYPT_DECRYPT,
@@ -93,14 +98,16 @@ async def create_key(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
 
     Raises ValidationException (a key usage the spec does not allow),
     UnsupportedOperationException (SM2, KEY_AGREEMENT, other origins, stores, Multi-Region),
-    MalformedPolicyDocumentException (bad policy, or one locking the caller out
-    without BypassPolicyLockoutSafetyCheck), TagException.
+    MalformedPolicyDocumentException (bad policy, a user or role that does not
+    exist, or one locking the caller out without BypassPolicyLockoutSafetyCheck),
+    TagException.
     """
     spec, usage = _check_spec(req)
     kid = str(uuid.uuid4())
     policy = req.get("Policy")
     if policy is not None:
         compiled = compile_key_policy(policy)
+        await check_principals(ctx.conn, policy)
         arn = key_arn(ctx.region, ctx.account, kid)
         if not req.get("BypassPolicyLockoutSafetyCheck") and would_lock_out(
             compiled, arn, ctx.principal.arn, ctx.account

@@ -8,7 +8,12 @@ from fleetward.protocol.registry import operation
 from fleetward.services.context import CallContext
 from fleetward.services.kms.common import key_scoped, require_customer_managed, resolve
 from fleetward.services.kms.errors import MalformedPolicyDocumentException, NotFoundException
-from fleetward.services.kms.keypolicy import LOCKOUT_MESSAGE, compile_key_policy, would_lock_out
+from fleetward.services.kms.keypolicy import (
+    LOCKOUT_MESSAGE,
+    check_principals,
+    compile_key_policy,
+    would_lock_out,
+)
 
 POLICY_NAME = "default"
 
@@ -36,8 +41,9 @@ async def get_key_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any
 async def put_key_policy(ctx: CallContext, req: dict[str, Any]) -> None:
     """Replace the key policy.
 
-    MalformedPolicyDocumentException for an invalid document, or one that
-    would not let the caller call PutKeyPolicy again (unless
+    MalformedPolicyDocumentException for an invalid document, one naming a
+    user or role that does not exist, or one that would not let the caller
+    call PutKeyPolicy again (unless
     BypassPolicyLockoutSafetyCheck); UnsupportedOperationException on AWS managed keys.
     """
     _policy_name(req)
@@ -45,6 +51,7 @@ async def put_key_policy(ctx: CallContext, req: dict[str, Any]) -> None:
     require_customer_managed(key, "PutKeyPolicy")
     text = req["Policy"]
     compiled = compile_key_policy(text)
+    await check_principals(ctx.conn, text)
     if not req.get("BypassPolicyLockoutSafetyCheck") and would_lock_out(
         compiled, key.arn, ctx.principal.arn, ctx.account
     ):
