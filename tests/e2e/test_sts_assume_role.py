@@ -445,3 +445,24 @@ def test_packed_policy_size(server: Server, setup: dict[str, Any]) -> None:
     assert re.fullmatch(
         r"Packed policy consumes \d+% of allotted space, please use smaller policy for session\.", message
     )
+
+
+def test_source_identity_needs_set_source_identity(server: Server, setup: dict[str, Any]) -> None:
+    role, user = setup["role"], setup["user"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        _assume(server, setup["creds"], role["Arn"], SourceIdentity="alice")
+    assert "sts:SetSourceIdentity" in _err(e)[1]
+    server.client("iam").update_assume_role_policy(
+        RoleName=role["RoleName"],
+        PolicyDocument=_doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": user["Arn"]},
+                "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+                "Condition": {"StringEquals": {"sts:SourceIdentity": "alice"}},
+            }
+        ),
+    )
+    assert _assume(server, setup["creds"], role["Arn"], SourceIdentity="alice")["SourceIdentity"] == "alice"
+    with pytest.raises(botocore.exceptions.ClientError):
+        _assume(server, setup["creds"], role["Arn"], SourceIdentity="mallory")

@@ -4,10 +4,10 @@ The caller needs both: the role's trust policy must allow ``sts:AssumeRole``
 (a resource policy that must allow explicitly) and, unless the trust policy
 names the caller directly, the caller's identity policies must allow it on the
 role ARN (AWS's same-account rules, see ``fleetward.iam.evaluate``). Session
-tags also need ``sts:TagSession``. Both are decided with the condition keys
-``sts:RoleSessionName``, ``sts:ExternalId``, ``sts:SourceIdentity``,
-``sts:TransitiveTagKeys`` and the role's ``aws:ResourceTag/``. The session's
-permissions are the role's policies intersected with the session policies
+tags also need ``sts:TagSession``, a ``SourceIdentity`` ``sts:SetSourceIdentity``;
+all are decided with the condition keys ``sts:RoleSessionName``,
+``sts:ExternalId``, ``sts:SourceIdentity``, ``sts:TransitiveTagKeys`` and the
+role's ``aws:ResourceTag/``. The session's permissions are the role's policies intersected with the session policies
 (``Policy``, ``PolicyArns``). A role session assuming a role (role chaining)
 gets at most one hour.
 """
@@ -90,6 +90,8 @@ async def _authz_assume(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
     actions = ["sts:AssumeRole"]
     if req.get("Tags") or req.get("TransitiveTagKeys"):
         actions.append("sts:TagSession")
+    if req.get("SourceIdentity") is not None:
+        actions.append("sts:SetSourceIdentity")
     keys = _request_keys(req, role_tags)
     return [
         Check(
