@@ -364,3 +364,11 @@ def test_roles_crud(server: Server) -> None:
     iam.delete_role_policy(RoleName=name, PolicyName="inline")
     iam.detach_role_policy(RoleName=name, PolicyArn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
     iam.delete_role(RoleName=name)
+
+
+def test_get_caller_identity_is_never_denied(server: Server) -> None:
+    arn, creds = _new_user(server, _doc({"Effect": "Deny", "Action": "*", "Resource": "*"}))
+    assert server.client("sts", creds=creds).get_caller_identity()["Arn"] == arn
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        server.client("iam", creds=creds).get_user()
+    assert _err(e)[1].endswith("with an explicit deny in an identity-based policy")
