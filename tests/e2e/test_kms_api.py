@@ -129,6 +129,12 @@ def test_key_state_changes_as_aws(server: Server) -> None:
     kms.disable_key(KeyId=key_id)
     assert err(kms.cancel_key_deletion, KeyId=key_id) == not_pending
     assert state() == "Disabled"
+    for window, bound in ((6, "greater than or equal to 7"), (31, "less than or equal to 30")):
+        assert err(kms.schedule_key_deletion, KeyId=key_id, PendingWindowInDays=window) == (
+            "ValidationException",
+            f"1 validation error detected: Value '{window}' at 'pendingWindowInDays' failed to satisfy"
+            f" constraint: Member must have value {bound}",
+        )
     kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
     pending = ("KMSInvalidStateException", f"{arn} is pending deletion.")
     assert err(kms.disable_key, KeyId=key_id) == pending
