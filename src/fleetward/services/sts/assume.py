@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -62,11 +63,16 @@ async def _trust(ctx: CallContext, role_arn: str) -> tuple[CompiledPolicy | None
     )
     if row is None:
         return None, {}
-    tags = store.tag_map(store.load_tags(row[1]))
+    return _compile_trust(row[0]), store.tag_map(store.load_tags(row[1]))
+
+
+@lru_cache(maxsize=1024)
+def _compile_trust(text: str) -> CompiledPolicy | None:
+    """A trust policy compiled once per document text (None if unreadable: it allows nothing)."""
     try:
-        return compile_policy(row[0], kind=PolicyKind.RESOURCE, name="AssumeRolePolicyDocument"), tags
+        return compile_policy(text, kind=PolicyKind.RESOURCE, name="AssumeRolePolicyDocument")
     except MalformedPolicyError:
-        return None, tags
+        return None
 
 
 def _request_keys(req: dict[str, Any], role_tags: dict[str, str]) -> dict[str, Any]:
