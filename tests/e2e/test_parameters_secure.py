@@ -87,6 +87,8 @@ def test_decrypt_needs_kms_permission_granted_in_key_policy(server: Server, acco
     code, msg = fails(ssm.get_parameter, Name=name, WithDecryption=True)
     assert code == "AccessDeniedException"
     assert "kms:Decrypt" in msg and user_arn in msg
+    # KMS's refusal as SSM reports it: KMS's message and the status line of the KMS call.
+    assert " (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException; Request ID: " in msg
     blob = ssm.get_parameter(Name=name)["Parameter"]["Value"]
     assert blob != "hunter2-secret" and len(base64.b64decode(blob)) > 16
     # The same with the aws CLI.

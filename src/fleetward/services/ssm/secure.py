@@ -10,8 +10,10 @@ Reads call ``kms:Decrypt`` (of the value or of the data key) as the caller.
 
 Encryption context: ``{"PARAMETER_ARN": <the parameter's ARN>}``; KMS
 authorizes the caller with ``kms:ViaService = ssm.<region>.amazonaws.com``.
-KMS failures surface as SSM does: ``AccessDeniedException`` passes through
-with KMS's message, anything else about the key is ``InvalidKeyId``.
+KMS failures surface as SSM does: ``AccessDeniedException`` stays
+``AccessDeniedException``, anything else about the key is ``InvalidKeyId``;
+both carry KMS's message followed by ``(Service: AWSKMS; Status Code: ...;
+Error Code: ...; Request ID: ...; Proxy: null)``.
 """
 
 from __future__ import annotations
@@ -53,15 +55,15 @@ async def _call(ctx: CallContext, aw: Awaitable[T]) -> T:
     """Await a KMS call, translating its errors the way SSM surfaces them."""
     try:
         return await aw
-    except AccessDeniedException:
-        raise
     except AWSError as e:
-        if e.code == "AccessDeniedException":
-            raise
-        raise InvalidKeyId(
+        # SSM reports KMS's error as its SDK client saw it: KMS's message and status line.
+        message = (
             f"{e.message} (Service: AWSKMS; Status Code: {e.status}; Error Code: {e.code}; "
             f"Request ID: {ctx.request_id}; Proxy: null)"
-        ) from e
+        )
+        if e.code == "AccessDeniedException":
+            raise AccessDeniedException(message) from e
+        raise InvalidKeyId(message) from e
 
 
 async def seal_value(ctx: CallContext, key_id: str, name: str, value: str, tier: str) -> tuple[bytes, str]:
