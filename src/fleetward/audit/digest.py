@@ -15,6 +15,10 @@ write lock is global), and ``audit_digests.prev_id`` is unique, so a fork
 cannot commit. Records that commit late (a transaction open across the
 period end) are simply covered by the next digest.
 
+Each digest also signs the retention in force (``retentionDays``): records
+older than that may be gone, and ``trail validate`` tells records removed by
+retention from records removed by hand with it, not with a guess.
+
 Signing keys are RSA-2048, their private PEM wrapped by the root keyring
 (AAD binds the fingerprint), rotated every ``rotation_days``; old public keys
 stay for validation and ListPublicKeys.
@@ -34,10 +38,12 @@ from fleetward.storage.db import Conn, Database
 
 __all__ = [
     "BUCKET",
+    "DEFAULT_RETENTION_DAYS",
     "GRACE_SECONDS",
     "LOCK_ID",
     "PERIOD_SECONDS",
     "ClosedDigest",
+    "body_retention",
     "close_period",
     "current_signing_key",
     "digest_object",
@@ -45,6 +51,7 @@ __all__ = [
     "key_aad",
     "open_tail",
     "prune",
+    "signed_retention",
     "signing_string",
 ]
 
@@ -55,6 +62,7 @@ GRACE_SECONDS = 60
 LOCK_ID = 0x6677_6175_6469_74  # "fwaudit"
 BUCKET = "fleetward-trail"
 DEFAULT_ROTATION_DAYS = 30
+DEFAULT_RETENTION_DAYS = 90
 
 
 def key_aad(fingerprint: str) -> bytes:
@@ -109,13 +117,21 @@ async def current_signing_key(
 
 
 async def close_period(
-    db: Database, keyring: Any, *, end: float, now: float, rotation_days: int = DEFAULT_ROTATION_DAYS
+    db: Database,
+    keyring: Any,
+    *,
+    end: float,
+    now: float,
+    rotation_days: int = DEFAULT_ROTATION_DAYS,
+    retention_days: int | None = None,
 ) -> ClosedDigest | None:
     """Write the digest of every uncovered record with ``event_time < end``.
 
-    Returns None when another writer holds the lock or ``end`` is not after
-    the last digest's end. The digest is written even when it covers no
-    record, so the chain has no silent gaps.
+    ``retention_days`` is the retention in force (the server's setting);
+    None keeps the previous digest's (a CLI closing the period does not
+    know the server's). Returns None when another writer holds the lock or
+    ``end`` is not after the last digest's end. The digest is written even
+    when it covers no record, so the chain has no silent gaps.
     """
     async with db.write() as conn:
         if db.dialect == "postgresql":
@@ -133,6 +149,8 @@ async def close_period(
             prev_hash: str | None = hashlib.sha256(str(last["body"]).encode()).hexdigest()
             prev_sig: str | None = str(last["signature"])
             prev_id: int | None = int(last["id"])
+            if retention_days is None:
+                retention_days = body_retention(orjson.loads(str(last["body"])))
         else:
             first = await conn.fetchone("SELECT MIN(event_time) FROM audit_events WHERE digest_id IS NULL")
             t0 = float(first[0]) if first is not None and first[0] is not None else end
@@ -169,6 +187,7 @@ async def close_period(
             "oldestEventTime": iso(min(times)) if times else None,
             "recordCount": len(entries),
             "records": entries,
+            "retentionDays": DEFAULT_RETENTION_DAYS if retention_days is None else int(retention_days),
         }
         text = orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode()
         body_hash = hashlib.sha256(text.encode()).hexdigest()
@@ -190,6 +209,12 @@ async def close_period(
     return ClosedDigest(new_id, start, end, len(entries))
 
 
+def body_retention(body: Any) -> int:
+    """The retention a digest body signs (older digests, without one: the default)."""
+    value = body.get("retentionDays") if isinstance(body, dict) else None
+    return value if isinstance(value, int) and value > 0 else DEFAULT_RETENTION_DAYS
+
+
 def due_end(now: float) -> float:
     """The end of the newest hour that may be closed at ``now``."""
     t = now - GRACE_SECONDS
@@ -199,6 +224,12 @@ def due_end(now: float) -> float:
 async def open_tail(db: Database) -> int:
     row = await db.fetchone("SELECT COUNT(*) FROM audit_events WHERE digest_id IS NULL")
     return int(row[0]) if row else 0
+
+
+async def signed_retention(db: Database) -> int | None:
+    """The retention the newest digest signs (None before the first digest)."""
+    row = await db.fetchone("SELECT body FROM audit_digests ORDER BY id DESC LIMIT 1")
+    return body_retention(orjson.loads(str(row[0]))) if row is not None else None
 
 
 async def prune(db: Database, cutoff: float) -> int:

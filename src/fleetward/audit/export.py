@@ -63,7 +63,7 @@ async def export_trail(
     fingerprint: str,
     private_pem: bytes,
     now: float,
-    retention_days: int = 90,
+    retention_days: int | None = None,
     trail: str = "fleetward",
 ) -> dict[str, int]:
     """Write the files; returns counts (log files, digest files, records).

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from fleetward.audit.digest import GRACE_SECONDS, signing_string
+from fleetward.audit.digest import GRACE_SECONDS, body_retention, signing_string
 from fleetward.audit.record import iso
 from fleetward.crypto import signing
 from fleetward.crypto.errors import CryptoError
@@ -107,11 +107,17 @@ async def validate_trail(
     db: Database,
     *,
     now: float,
-    retention_days: int = 90,
+    retention_days: int | None = None,
     start: float | None = None,
     end: float | None = None,
 ) -> Report:
-    """Verify the whole digest chain and the records in ``[start, end)`` (all by default)."""
+    """Verify the whole digest chain and the records in ``[start, end)`` (all by default).
+
+    A record listed in a digest and gone is expired when it is older than
+    the retention: ``retention_days``, or by default the shortest retention
+    signed by that digest or any later one (what the server may have pruned
+    it under since); otherwise it was removed.
+    """
     rep = Report()
     keys = {
         str(r["fingerprint"]): bytes(r["public_der"])
@@ -121,6 +127,7 @@ async def validate_trail(
         "SELECT id, prev_id, period_end, body, hash, signature FROM audit_digests ORDER BY id"
     )
     listed: dict[int, tuple[str, str, float, int]] = {}
+    retention: dict[int, int] = {}  # digest id -> the retention it signs
     prev: Any = None
     prev_body_hash: str | None = None
     last_end = 0.0
@@ -178,10 +185,16 @@ async def validate_trail(
             rep.add("digest-changed", f"digest {did} changed: " + "; ".join(problems), digest_id=did)
         for seq, eid, h, t in body.get("records", []):
             listed[int(seq)] = (str(eid), str(h), float(t), did)
+        retention[did] = body_retention(body)
         last_end = max(last_end, float(body.get("digestEndEpoch") or d["period_end"]))
         prev, prev_body_hash = d, body_hash
 
-    cutoff = now - retention_days * 86400
+    # The shortest retention in force since each digest was written.
+    since: dict[int, int] = {}
+    shortest: int | None = None
+    for did in sorted(retention, reverse=True):
+        shortest = retention[did] if shortest is None else min(shortest, retention[did])
+        since[did] = shortest
     lo = start if start is not None else float("-inf")
     hi = end if end is not None else float("inf")
     rows = await db.fetchall(
@@ -254,7 +267,8 @@ async def validate_trail(
     for seq, (eid, _, t, did) in sorted(listed.items()):
         if not lo <= t < hi:
             continue
-        if t < cutoff:
+        days = retention_days if retention_days is not None else since.get(did, 90)
+        if t < now - days * 86400:
             rep.records_expired += 1
         else:
             rep.add(

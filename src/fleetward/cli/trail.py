@@ -53,7 +53,9 @@ def register(sub: Any) -> None:
     v.add_argument("--start", help="only records at or after this ISO time")
     v.add_argument("--end", help="only records before this ISO time")
     v.add_argument(
-        "--retention-days", type=int, default=90, help="records older than this may be gone (default 90)"
+        "--retention-days",
+        type=int,
+        help="records older than this may be gone (default: the retention the digests sign)",
     )
     v.add_argument(
         "--close-open-hour",
@@ -70,7 +72,9 @@ def register(sub: Any) -> None:
     e.add_argument("--out", required=True, help="output directory")
     e.add_argument("--close-open-hour", action="store_true", help="first write the digest of the open period")
     e.add_argument(
-        "--retention-days", type=int, default=90, help="records older than this may be gone (default 90)"
+        "--retention-days",
+        type=int,
+        help="records older than this may be gone (default: the retention the digests sign)",
     )
     e.set_defaults(func=_export)
     if "iam" not in getattr(sub, "choices", {}):

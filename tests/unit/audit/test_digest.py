@@ -1,3 +1,4 @@
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -213,4 +214,66 @@ async def test_validate_a_time_range(tmp_path: Path) -> None:
     assert [f.kind for f in (await validate_trail(db, now=T0 + 200, start=T0 + 2)).findings] == [
         "digest-changed"
     ]
+    await db.close()
+
+
+async def test_validation_uses_the_retention_the_digests_sign(tmp_path: Path) -> None:
+    """Records pruned under a 30-day retention are expired, not removed; under a
+    365-day one a 100-day-old record that is gone was removed, whatever the CLI guesses."""
+    day = 86400
+    for days, deleted_kind in ((30, None), (365, "record-removed")):
+        (tmp_path / str(days)).mkdir()
+        db, w = await _filled(tmp_path / str(days), 3)
+        d1 = await close_period(db, KEYRING, end=T0 + 100, now=T0 + 100, retention_days=days)
+        assert d1 is not None
+        await w.submit(record(T0 + 200))
+        await close_period(db, KEYRING, end=T0 + 300, now=T0 + 300)  # None: the previous digest's
+        bodies = [r[0] for r in await db.fetchall("SELECT body FROM audit_digests ORDER BY id")]
+        assert all(f'"retentionDays":{days}' in b for b in bodies)
+        now = T0 + 100 * day
+        async with db.write() as c:  # what a 30-day retention prunes; by hand under 365 days
+            await c.execute("DELETE FROM audit_events WHERE event_time < ?", T0 + 100)
+        rep = await validate_trail(db, now=now)
+        if deleted_kind is None:
+            assert rep.ok and rep.records_expired == 3, rep.findings
+        else:
+            assert [f.kind for f in rep.findings] == [deleted_kind] * 3
+        # an explicit --retention-days still decides
+        assert (await validate_trail(db, now=now, retention_days=30)).ok
+        await db.close()
+
+
+async def test_a_later_shorter_retention_covers_older_digests(tmp_path: Path) -> None:
+    db, w = await _filled(tmp_path, 2)
+    await close_period(db, KEYRING, end=T0 + 100, now=T0 + 100, retention_days=365)
+    await w.submit(record(T0 + 200))
+    await close_period(db, KEYRING, end=T0 + 300, now=T0 + 300, retention_days=30)  # lowered later
+    await w.submit(record(T0 + 400))
+    await close_period(db, KEYRING, end=T0 + 500, now=T0 + 500, retention_days=365)  # raised again
+    async with db.write() as c:
+        await c.execute("DELETE FROM audit_events WHERE event_time < ?", T0 + 300)
+    rep = await validate_trail(db, now=T0 + 40 * 86400)
+    assert rep.ok and rep.records_expired == 3, rep.findings
+
+
+async def test_pruning_waits_for_a_shorter_retention_to_be_signed(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from fleetward.clock import Clock
+    from fleetward.services.cloudtrail import TrailMetrics, _retention_worker
+    from fleetward.services.context import ServiceEnv
+
+    db, _ = await _filled(tmp_path, 2)
+    await close_period(db, KEYRING, end=T0 + 100, now=T0 + 100, retention_days=90)
+    clock = Clock()
+    clock.offset = T0 + 40 * 86400 - clock.now()
+    env = ServiceEnv(
+        db=db, clock=clock, settings=SimpleNamespace(audit_retention_days=30), region="us-east-1"
+    )
+    m = TrailMetrics()
+    task = asyncio.ensure_future(_retention_worker(env, m)())
+    await asyncio.sleep(0.2)
+    task.cancel()
+    assert m.pruned == 0  # 40 days old, but 90 days is what is signed
+    assert (await validate_trail(db, now=clock.now())).ok
     await db.close()

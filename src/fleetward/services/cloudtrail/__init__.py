@@ -50,7 +50,12 @@ async def _close(env: ServiceEnv, m: TrailMetrics, end: float) -> digest.ClosedD
         return None
     try:
         d = await digest.close_period(
-            env.db, keyring, end=end, now=env.clock.now(), rotation_days=_rotation(env)
+            env.db,
+            keyring,
+            end=end,
+            now=env.clock.now(),
+            rotation_days=_rotation(env),
+            retention_days=int(getattr(env.settings, "audit_retention_days", digest.DEFAULT_RETENTION_DAYS)),
         )
     except Exception:
         m.digest_failures += 1
@@ -74,7 +79,10 @@ def _retention_worker(env: ServiceEnv, m: TrailMetrics) -> Any:
     async def run() -> None:
         while True:
             try:
-                days = int(getattr(env.settings, "audit_retention_days", 90))
+                days = int(getattr(env.settings, "audit_retention_days", digest.DEFAULT_RETENTION_DAYS))
+                # Never prune under a retention no digest signs yet: validation
+                # would rightly call those records removed.
+                days = max(days, await digest.signed_retention(env.db) or days)
                 m.pruned += await digest.prune(env.db, env.clock.now() - days * 86400)
             except Exception:
                 log.exception("audit retention pass failed")
