@@ -167,6 +167,16 @@ def test_get_parameters_invalid_and_selectors(ssm: Any) -> None:
             "Standard tier parameters support a maximum parameter value of 4096",
         ),
         ({"Value": "x" * 8193, "Tier": "Advanced"}, "ValidationException", "8192"),
+        (
+            {"Value": "x{{ssm:/other}}y"},
+            "ValidationException",
+            'Parameter value can\'t nest another parameter. Do not use "{{}}" in the value.',
+        ),
+        (
+            {"Value": "a {{\n}} b", "Type": "SecureString"},
+            "ValidationException",
+            "can't nest another parameter",
+        ),
         ({"Type": None}, "ValidationException", "A parameter type is required"),
         ({"Type": "StringList", "Value": "a,,b"}, "ValidationException", "StringList"),
         ({"Policies": "[]x"}, "ValidationException", "policies"),

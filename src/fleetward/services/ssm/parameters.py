@@ -73,6 +73,7 @@ DEFAULT_TIER_SETTING = "/ssm/parameter-store/default-parameter-tier"
 DATA_TYPES = ("text", "aws:ec2:image", "aws:ssm:integration")
 _AMI = re.compile(r"ami-([0-9a-f]{8}|[0-9a-f]{17})")
 
+NESTED_MESSAGE = 'Parameter value can\'t nest another parameter. Do not use "{{}}" in the value.'
 TAGS_AND_OVERWRITE = (
     "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please "
     "remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or "
@@ -92,6 +93,14 @@ def check_tag_keys(keys: list[str]) -> None:
     """Tag keys a caller may set: none starting with ``aws:`` (ValidationException)."""
     if any(k.lower().startswith("aws:") for k in keys):
         raise ValidationException(RESERVED_TAG_MESSAGE)
+
+
+def _nests(value: str) -> bool:
+    """Whether ``value`` wraps something in double brackets, which AWS refuses
+    ("You can't include values wrapped in double brackets {{}} or
+    {{ssm:parameter-name}} in a parameter value", the model says)."""
+    start = value.find("{{")
+    return start >= 0 and value.find("}}", start + 2) >= 0
 
 
 def tag_keys(tags_json: str | None) -> dict[str, str]:
@@ -317,6 +326,8 @@ async def put_parameter(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
             "1 validation error detected: Value '' at 'value' failed to satisfy constraint: "
             "Member must have length greater than or equal to 1."
         )
+    if _nests(value):
+        raise ValidationException(NESTED_MESSAGE)
     if tags and overwrite:
         raise ValidationException(TAGS_AND_OVERWRITE)
     if len(tags) > MAX_TAGS:
