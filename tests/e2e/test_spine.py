@@ -163,8 +163,12 @@ def test_healthz(dev_server: Server) -> None:
 
 
 def test_dev_reset_wipes_state(tmp_path: Path) -> None:
-    srv = Server(tmp_path / "dev", dev=True).start()
+    srv = Server(tmp_path / "dev", dev=True)
+    srv.env.pop("PYTHONUNBUFFERED", None)  # stdout to a file, as under systemd
+    srv.start()
     try:
+        # the loud banner is out while the server runs, not only once it exits
+        assert "!! DEV MODE: any access key is the administrator of 123456789012." in srv.log_path.read_text()
         ssm = srv.client("ssm")
         ssm.put_parameter(Name="/reset/me", Value="v", Type="String")
         assert json.loads(srv.admin_post("/_fleetward/reset")) == {"reset": True}

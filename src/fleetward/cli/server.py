@@ -76,6 +76,9 @@ def _run_server(args: argparse.Namespace) -> int:
         from fleetward.cli.init import credentials_hint
 
         print(f"  {credentials_hint(settings.data_dir)}")
+    # Before serving: to a pipe or a file (systemd, docker) stdout is block-buffered,
+    # and the banner and endpoint would only show when the server exits.
+    sys.stdout.flush()
     export_settings(settings)
     uvicorn.run(
         "fleetward.server.app:create_app",
