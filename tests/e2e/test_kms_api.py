@@ -290,6 +290,10 @@ def test_key_policy_get_put_lockout(server: Server) -> None:
     assert policy["Statement"][0]["Sid"] == "Enable IAM User Permissions"
     assert policy["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{account}:root"}
     assert kms.list_key_policies(KeyId=meta["KeyId"])["PolicyNames"] == ["default"]
+    for call, kw in ((kms.get_key_policy, {}), (kms.put_key_policy, {"Policy": json.dumps(policy)})):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call(KeyId=meta["KeyId"], PolicyName="other", **kw)
+        assert (code_of(e), msg_of(e)) == ("NotFoundException", "No such policy exists")
     lockout = json.dumps(
         {
             "Version": "2012-10-17",

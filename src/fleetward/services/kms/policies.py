@@ -19,9 +19,10 @@ POLICY_NAME = "default"
 
 
 def _policy_name(req: dict[str, Any]) -> str:
+    """The request's PolicyName (default "default"); a key has no other: NotFoundException."""
     name = req.get("PolicyName") or POLICY_NAME
     if name != POLICY_NAME:
-        raise NotFoundException(f"Policy '{name}' does not exist: a key has one policy, 'default'.")
+        raise NotFoundException("No such policy exists")
     return name
 
 
