@@ -523,3 +523,24 @@ def test_names_are_unique_whatever_their_case(server: Server) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.update_group(GroupName=f"dev-{sfx}", NewGroupName=f"OPS-{sfx}")
     assert _err(e) == ("EntityAlreadyExists", f"Group with name OPS-{sfx} already exists.")
+
+
+def test_a_missing_permissions_boundary_is_named_as_iam_names_it(server: Server) -> None:
+    iam = server.client("iam")
+    account = server.client("sts").get_caller_identity()["Account"]
+    missing = f"arn:aws:iam::{account}:policy/{_name('nope')}"
+    user, role = _name("u"), _name("r")
+    iam.create_user(UserName=user)
+    for call in (
+        lambda: iam.create_user(UserName=_name("u"), PermissionsBoundary=missing),
+        lambda: iam.create_role(
+            RoleName=role, AssumeRolePolicyDocument=TRUST_EC2, PermissionsBoundary=missing
+        ),
+        lambda: iam.put_user_permissions_boundary(UserName=user, PermissionsBoundary=missing),
+    ):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert _err(e) == ("NoSuchEntity", f"Scope ARN: {missing} does not exist or is not attachable.")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_role(RoleName=role)
+    assert _err(e)[0] == "NoSuchEntity"

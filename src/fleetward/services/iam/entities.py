@@ -279,12 +279,7 @@ async def list_attached(ctx: CallContext, kind: Kind, req: dict[str, Any]) -> di
 
 async def put_boundary(ctx: CallContext, kind: Kind, req: dict[str, Any]) -> None:
     row = await entity_row(ctx.conn, kind, ctx.account, req[kind.member])
-    try:
-        policy = await store.get_policy(ctx.conn, ctx.account, req["PermissionsBoundary"])
-    except NoSuchEntity:
-        raise NoSuchEntity(
-            f"Scope ARN: {req['PermissionsBoundary']} does not exist or is not attachable."
-        ) from None
+    policy = await store.boundary_policy(ctx.conn, ctx.account, req["PermissionsBoundary"])
     await ctx.conn.execute(f"UPDATE {kind.table} SET boundary_arn = ? WHERE id = ?", policy.arn, row["id"])
     store.invalidate(ctx.env)
 

@@ -44,7 +44,7 @@ async def create_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     tags = check_tags(req.get("Tags"))
     boundary = req.get("PermissionsBoundary")
     if boundary:
-        boundary = (await store.get_policy(ctx.conn, ctx.account, boundary)).arn
+        boundary = (await store.boundary_policy(ctx.conn, ctx.account, boundary)).arn
     if await ctx.conn.fetchone(
         "SELECT 1 FROM iam_roles WHERE account = ? AND lower(name) = lower(?)", ctx.account, name
     ):

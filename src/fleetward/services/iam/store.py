@@ -23,6 +23,7 @@ from fleetward.storage.db import Conn
 
 __all__ = [
     "PolicyInfo",
+    "boundary_policy",
     "compile_document",
     "dt",
     "encode_document",
@@ -200,6 +201,15 @@ class PolicyInfo:
     updated: float
     aws_managed: bool
     next_version: int = 2
+
+
+async def boundary_policy(conn: Conn, account: str, arn: str) -> PolicyInfo:
+    """The managed policy named as a permissions boundary; IAM's NoSuchEntity
+    "Scope ARN: <arn> does not exist or is not attachable." otherwise."""
+    try:
+        return await get_policy(conn, account, arn)
+    except NoSuchEntity:
+        raise NoSuchEntity(f"Scope ARN: {arn} does not exist or is not attachable.") from None
 
 
 async def get_policy(conn: Conn, account: str, arn: str) -> PolicyInfo:

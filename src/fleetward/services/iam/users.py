@@ -80,7 +80,7 @@ async def create_user(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     row = await create_user_row(ctx.conn, ctx.account, req["UserName"], path, ctx.now, tags)
     boundary = req.get("PermissionsBoundary")
     if boundary:
-        policy = await store.get_policy(ctx.conn, ctx.account, boundary)
+        policy = await store.boundary_policy(ctx.conn, ctx.account, boundary)
         await ctx.conn.execute("UPDATE iam_users SET boundary_arn = ? WHERE id = ?", policy.arn, row["id"])
         row = await ctx.conn.fetchone("SELECT * FROM iam_users WHERE id = ?", row["id"])
     store.invalidate(ctx.env)
