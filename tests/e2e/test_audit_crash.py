@@ -22,7 +22,7 @@ def _created_user_records(data_dir: Path) -> set[str]:
         rows = c.execute(
             "SELECT record FROM audit_events WHERE event_name = 'CreateUser' AND error_code IS NULL"
         ).fetchall()
-    return {json.loads(r[0])["requestParameters"]["UserName"] for r in rows}
+    return {json.loads(r[0])["requestParameters"]["userName"] for r in rows}
 
 
 def test_kill_9_during_write_load(tmp_path: Path) -> None:

@@ -103,6 +103,13 @@ def test_lookup_events_by_user_allowed_and_denied(srv: Server) -> None:
             assert rec["additionalEventData"]  # the deciding reason, kept out of the error
         if rec["eventName"] == "GetUser":
             assert "errorCode" not in rec and rec["responseElements"] is None
+        if rec["eventName"] == "PutParameter":  # members named as CloudTrail names them
+            assert rec["requestParameters"] == {
+                "name": f"/{alice}/db",
+                "value": "HIDDEN_DUE_TO_SECURITY_REASONS",
+                "type": "SecureString",
+            }
+            assert rec["responseElements"] == {"version": 1, "tier": "Standard"}
     assert {"PutParameter", "GetParameter"} <= set(names)
     # the administrator's CreateAccessKey records hide the secret
     for e in _lookup(srv, "EventName", "CreateAccessKey"):

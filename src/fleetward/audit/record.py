@@ -16,9 +16,11 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
+from botocore.model import Shape
 
 from fleetward.auth.principal import Principal, PrincipalType
 from fleetward.ids import time_ordered_uuid
@@ -29,6 +31,7 @@ __all__ = [
     "AuditRecord",
     "build_record",
     "build_service_event",
+    "cloudtrail_names",
     "dumps",
     "hide_secrets",
     "iso",
@@ -84,6 +87,28 @@ def iso(t: float) -> str:
         _iso_cache[1] = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         _iso_cache[0] = sec
     return str(_iso_cache[1])
+
+
+@lru_cache(maxsize=4096)
+def _lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def cloudtrail_names(shape: Shape | None, value: Any) -> Any:
+    """``value`` (request or response of ``shape``) with structure members named
+    as CloudTrail records them: the first letter lower case (``Name`` -> ``name``,
+    ``KeyId`` -> ``keyId``). Map keys are data and stay as they are."""
+    if shape is None or value is None:
+        return value
+    t = shape.type_name
+    if t == "structure" and isinstance(value, dict):
+        members = shape.members
+        return {_lower_first(k): cloudtrail_names(members.get(k), v) for k, v in value.items()}
+    if t == "list" and isinstance(value, list):
+        return [cloudtrail_names(shape.member, v) for v in value]
+    if t == "map" and isinstance(value, dict):
+        return {k: cloudtrail_names(shape.value, v) for k, v in value.items()}
+    return value
 
 
 def hide_secrets(value: Any) -> Any:

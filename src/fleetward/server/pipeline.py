@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from botocore.model import OperationModel
 
-from fleetward.audit.record import build_record
+from fleetward.audit.record import build_record, cloudtrail_names
 from fleetward.audit.writer import AuditUnavailable, AuditWriter
 from fleetward.auth.principal import Principal
 from fleetward.auth.sigv4 import HttpRequest, SigV4Auth, SigV4Error, SigV4ErrorKind, parse_auth
@@ -361,10 +361,12 @@ class Pipeline:
         p = call.principal
         hidden = spec.hidden if spec else frozenset()
         read_only = spec.read_only if spec else _guess_read_only(op.name if op else "")
-        params = redact(op.input_shape, call.params, hidden) if (op and call.params is not None) else None
+        params = None
+        if op is not None and call.params is not None:
+            params = cloudtrail_names(op.input_shape, redact(op.input_shape, call.params, hidden))
         response = None
         if not read_only and call.error is None and op is not None and call.result:
-            response = redact(op.output_shape, call.result, hidden)
+            response = cloudtrail_names(op.output_shape, redact(op.output_shape, call.result, hidden))
         err = call.error
         if info is not None:
             source = info.event_source

@@ -112,3 +112,30 @@ def test_user_session_identity() -> None:
             "attributes": {"creationDate": "2024-01-01T12:30:00Z", "mfaAuthenticated": str(mfa).lower()}
         }
     assert "sessionContext" not in user_identity(principal())  # long-term access key
+
+
+def test_members_are_named_as_cloudtrail_records_them() -> None:
+    """lowerCamelCase structure members at every depth; map keys are data."""
+    import botocore.session
+
+    from fleetward.audit.record import cloudtrail_names
+
+    session = botocore.session.get_session()
+    put = session.get_service_model("ssm").operation_model("PutParameter")
+    assert cloudtrail_names(
+        put.input_shape,
+        {"Name": "/a", "Value": HIDDEN, "Type": "SecureString", "Tags": [{"Key": "Env", "Value": "prod"}]},
+    ) == {"name": "/a", "value": HIDDEN, "type": "SecureString", "tags": [{"key": "Env", "value": "prod"}]}
+    assert cloudtrail_names(put.output_shape, {"Version": 1, "Tier": "Standard"}) == {
+        "version": 1,
+        "tier": "Standard",
+    }
+    enc = session.get_service_model("kms").operation_model("Encrypt")
+    assert cloudtrail_names(enc.input_shape, {"KeyId": "k", "EncryptionContext": {"PARAMETER_ARN": "x"}}) == {
+        "keyId": "k",
+        "encryptionContext": {"PARAMETER_ARN": "x"},
+    }
+    user = session.get_service_model("iam").operation_model("CreateAccessKey")
+    assert cloudtrail_names(
+        user.output_shape, {"AccessKey": {"UserName": "u", "SecretAccessKey": HIDDEN}}
+    ) == {"accessKey": {"userName": "u", "secretAccessKey": HIDDEN}}
