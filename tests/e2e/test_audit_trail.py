@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,9 @@ def test_other_lookup_attributes_and_paging(srv: Server) -> None:
     )
     times = [e["EventTime"] for e in evs]
     assert times == sorted(times, reverse=True)
+    for e in evs:  # whole seconds, the record's eventTime
+        assert e["EventTime"].strftime("%Y-%m-%dT%H:%M:%SZ") == json.loads(e["CloudTrailEvent"])["eventTime"]
+        assert e["EventTime"].microsecond == 0
     q = [{"AttributeKey": "AccessKeyId", "AttributeValue": akid}]
     p1 = ct.lookup_events(LookupAttributes=q, MaxResults=2)
     p2 = ct.lookup_events(LookupAttributes=q, MaxResults=2, NextToken=p1["NextToken"])
@@ -157,6 +161,26 @@ def test_other_lookup_attributes_and_paging(srv: Server) -> None:
     with pytest.raises(ClientError) as err:
         ct.lookup_events(LookupAttributes=[{"AttributeKey": "ReadOnly", "AttributeValue": "true"}] * 2)
     assert err.value.response["Error"]["Code"] == "InvalidLookupAttributesException"
+    ids = {e["EventId"] for e in evs}
+
+    def found(key: str, value: str, **kw: Any) -> set[str]:
+        q = [{"AttributeKey": key, "AttributeValue": value}]
+        pages = ct.get_paginator("lookup_events").paginate(LookupAttributes=q, **kw)
+        return {e["EventId"] for p in pages for e in p["Events"]} & ids
+
+    assert found("ResourceType", "AWS::IAM::User") == ids
+    assert found("ResourceType", "AWS::SSM::Parameter") == set()
+    assert found("EventSource", "iam.amazonaws.com") == ids
+    assert found("EventSource", "ssm.amazonaws.com") == set()
+    assert found("ReadOnly", "true") == ids
+    assert found("ReadOnly", "false") == set()
+    first, last = min(times), max(times)
+    assert found("EventName", "GetUser", StartTime=first, EndTime=last) == ids  # both ends included
+    assert found("EventName", "GetUser", EndTime=first - timedelta(seconds=1)) == set()
+    assert found("EventName", "GetUser", StartTime=last + timedelta(seconds=1)) == set()
+    with pytest.raises(ClientError) as err:
+        ct.lookup_events(StartTime=last, EndTime=first - timedelta(seconds=1))
+    assert err.value.response["Error"]["Code"] == "InvalidTimeRangeException"
 
 
 def test_lookup_events_is_regional(srv: Server) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,12 +88,15 @@ async def lookup_events(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
             args.append(1 if value == "true" else 0)
         else:
             args.append(value)
+    # Event times are whole seconds, as the records' eventTime (the stored
+    # time's fraction only orders events): an event at 12:00:00.7 is at
+    # 12:00:00, so EndTime 12:00:00 includes it.
     if start is not None:
         where.append("e.event_time >= ?")
-        args.append(float(start))
+        args.append(float(math.ceil(start)))
     if end is not None:
-        where.append("e.event_time <= ?")
-        args.append(float(end))
+        where.append("e.event_time < ?")
+        args.append(float(math.floor(end) + 1))
     query = hashlib.sha256(
         orjson.dumps([ctx.account, ctx.region, attrs, start, end, req.get("EventCategory")])
     ).digest()
@@ -127,7 +131,7 @@ async def lookup_events(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
             "EventId": r["event_id"],
             "EventName": r["event_name"],
             "ReadOnly": "true" if r["read_only"] else "false",
-            "EventTime": datetime.fromtimestamp(float(r["event_time"]), UTC),
+            "EventTime": datetime.fromtimestamp(int(r["event_time"]), UTC),
             "EventSource": r["event_source"],
             "Resources": resources.get(r["event_id"], []),
             "CloudTrailEvent": r["record"],
