@@ -544,3 +544,27 @@ def test_a_missing_permissions_boundary_is_named_as_iam_names_it(server: Server)
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.get_role(RoleName=role)
     assert _err(e)[0] == "NoSuchEntity"
+
+
+def test_untagging_is_decided_on_the_tag_keys(server: Server) -> None:
+    iam = server.client("iam")
+    _, creds = _user_with_key(
+        server,
+        _doc(
+            {"Effect": "Allow", "Action": "iam:UntagUser", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Action": "iam:UntagUser",
+                "Resource": "*",
+                "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": "protected"}},
+            },
+        ),
+    )
+    target = _name("t")
+    iam.create_user(UserName=target, Tags=[{"Key": "protected", "Value": "1"}, {"Key": "note", "Value": "x"}])
+    d = server.client("iam", creds)
+    assert _denied(lambda: d.untag_user(UserName=target, TagKeys=["note", "protected"])).endswith(
+        "with an explicit deny in an identity-based policy"
+    )
+    d.untag_user(UserName=target, TagKeys=["note"])
+    assert iam.list_user_tags(UserName=target)["Tags"] == [{"Key": "protected", "Value": "1"}]

@@ -6,7 +6,8 @@ Context keys (lower-cased names) built for each request:
 ``aws:principaltype``, ``aws:principaltag/*`` (user or role tags, session tags
 win), ``aws:username`` (users), ``aws:userid``, ``aws:multifactorauthpresent``
 (sessions), ``aws:tokenissuetime`` (sessions), ``aws:requestedregion``,
-``aws:requesttag/*`` and ``aws:tagkeys`` (from the request's ``Tags`` member),
+``aws:requesttag/*`` and ``aws:tagkeys`` (from the request's ``Tags`` member, or
+``aws:tagkeys`` from an untagging call's ``TagKeys``),
 then the Check's own keys.
 
 A denial raises ``AccessDeniedException`` (Query: ``AccessDenied``) with AWS's
@@ -51,9 +52,13 @@ def _iso(epoch: float) -> str:
 
 def request_tag_keys(params: Mapping[str, Any] | None) -> dict[str, str | list[str]]:
     """``aws:RequestTag/<k>`` and ``aws:TagKeys`` from a request's ``Tags`` member
-    (``[{"Key", "Value"}]`` or ``{k: v}``); empty when there is none."""
+    (``[{"Key", "Value"}]`` or ``{k: v}``), or ``aws:TagKeys`` alone from the
+    ``TagKeys`` of an untagging call; empty when there is neither."""
     if not params:
         return {}
+    removed = params.get("TagKeys")
+    if isinstance(removed, list) and removed and all(isinstance(k, str) for k in removed):
+        return {"aws:tagkeys": list(removed)}
     tags = params.get("Tags")
     if tags is None:
         tags = params.get("tags")

@@ -95,6 +95,12 @@ def test_request_tags_absent() -> None:
     assert request_tag_keys(None) == {}
 
 
+def test_untagging_calls_give_their_tag_keys() -> None:
+    assert request_tag_keys({"UserName": "u", "TagKeys": ["Owner", "cost"]}) == {
+        "aws:tagkeys": ["Owner", "cost"]
+    }
+
+
 @pytest.mark.parametrize(
     ("decision", "tail"),
     [
