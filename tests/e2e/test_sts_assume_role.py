@@ -466,3 +466,59 @@ def test_source_identity_needs_set_source_identity(server: Server, setup: dict[s
     assert _assume(server, setup["creds"], role["Arn"], SourceIdentity="alice")["SourceIdentity"] == "alice"
     with pytest.raises(botocore.exceptions.ClientError):
         _assume(server, setup["creds"], role["Arn"], SourceIdentity="mallory")
+
+
+def test_source_identity_stays_through_role_chaining(server: Server, setup: dict[str, Any]) -> None:
+    iam = server.client("iam")
+    role, user = setup["role"], setup["user"]
+    iam.update_assume_role_policy(
+        RoleName=role["RoleName"],
+        PolicyDocument=_doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": user["Arn"]},
+                "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+            }
+        ),
+    )
+    iam.put_role_policy(
+        RoleName=role["RoleName"],
+        PolicyName="p",
+        PolicyDocument=_doc(
+            {
+                "Effect": "Allow",
+                "Action": "iam:ListRoles",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceIdentity": "alice"}},
+            }
+        ),
+    )
+    first = _temp(_assume(server, setup["creds"], role["Arn"], SourceIdentity="alice"))
+    server.client("iam", creds=first).list_roles()  # aws:SourceIdentity is in the request context
+    plain = _temp(_assume(server, setup["creds"], role["Arn"]))
+    with pytest.raises(botocore.exceptions.ClientError):
+        server.client("iam", creds=plain).list_roles()
+    second = iam.create_role(
+        RoleName=f"next-{setup['sfx']}",
+        AssumeRolePolicyDocument=_doc(
+            {"Effect": "Allow", "Principal": {"AWS": role["Arn"]}, "Action": "sts:AssumeRole"}
+        ),
+    )["Role"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        _assume(server, first, second["Arn"])
+    assert "sts:SetSourceIdentity" in _err(e)[1]
+    iam.update_assume_role_policy(
+        RoleName=second["RoleName"],
+        PolicyDocument=_doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": role["Arn"]},
+                "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+            }
+        ),
+    )
+    assert _assume(server, first, second["Arn"])["SourceIdentity"] == "alice"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        _assume(server, first, second["Arn"], SourceIdentity="mallory")
+    assert _err(e)[0] == "AccessDenied"
+    assert "SourceIdentity" not in _assume(server, plain, second["Arn"])

@@ -24,6 +24,8 @@ class Principal:
     ``entity_id`` is the internal id of the IAM user or role whose policies
     apply (empty for root). ``principal_id`` is CloudTrail's principalId
     (``AIDA...`` for users, ``AROA...:session`` for role sessions).
+    ``source_identity`` is a role session's SourceIdentity (it stays through
+    role chaining and is the ``aws:SourceIdentity`` condition key).
     """
 
     type: PrincipalType
@@ -42,6 +44,7 @@ class Principal:
     session_created: datetime | None = None
     session_expires: datetime | None = None
     session_id: str | None = None
+    source_identity: str | None = None
 
     @property
     def arns(self) -> tuple[str, ...]:

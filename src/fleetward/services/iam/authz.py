@@ -5,10 +5,10 @@ Context keys (lower-cased names) built for each request:
 ``aws:principalarn`` (the role ARN for a role session), ``aws:principalaccount``,
 ``aws:principaltype``, ``aws:principaltag/*`` (user or role tags, session tags
 win), ``aws:username`` (users), ``aws:userid``, ``aws:multifactorauthpresent``
-(sessions), ``aws:tokenissuetime`` (sessions), ``aws:requestedregion``,
-``aws:requesttag/*`` and ``aws:tagkeys`` (from the request's ``Tags`` member, or
-``aws:tagkeys`` from an untagging call's ``TagKeys``),
-then the Check's own keys.
+(sessions), ``aws:tokenissuetime`` and ``aws:sourceidentity`` (sessions),
+``aws:requestedregion``, ``aws:requesttag/*`` and ``aws:tagkeys`` (from the
+request's ``Tags`` member, or ``aws:tagkeys`` from an untagging call's
+``TagKeys``), then the Check's own keys.
 
 A denial raises ``AccessDeniedException`` (Query: ``AccessDenied``) with AWS's
 message; the deciding statement goes to ``call.audit_extra`` (the audit
@@ -108,6 +108,8 @@ def global_keys(
         keys["aws:multifactorauthpresent"] = "true" if principal.mfa else "false"
         if principal.session_created is not None:
             keys["aws:tokenissuetime"] = principal.session_created.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if principal.source_identity is not None:
+            keys["aws:sourceidentity"] = principal.source_identity
     keys.update(request_tag_keys(params))
     return keys
 

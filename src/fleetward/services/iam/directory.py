@@ -151,6 +151,7 @@ class Directory:
             session_created=dt(row["created"]),
             session_expires=dt(row["expires"]),
             session_id=access_key,
+            source_identity=row["source_identity"],
         )
         session: list[CompiledPolicy] = []
         if row["policy"]:

@@ -4,7 +4,8 @@ The caller needs both: the role's trust policy must allow ``sts:AssumeRole``
 (a resource policy that must allow explicitly) and, unless the trust policy
 names the caller directly, the caller's identity policies must allow it on the
 role ARN (AWS's same-account rules, see ``fleetward.iam.evaluate``). Session
-tags also need ``sts:TagSession``, a ``SourceIdentity`` ``sts:SetSourceIdentity``;
+tags also need ``sts:TagSession``, a ``SourceIdentity`` (asked for, or kept from
+a calling role session: role chaining keeps it) ``sts:SetSourceIdentity``;
 all are decided with the condition keys ``sts:RoleSessionName``,
 ``sts:ExternalId``, ``sts:SourceIdentity``, ``sts:TransitiveTagKeys`` and the
 role's ``aws:ResourceTag/``. The session's permissions are the role's policies intersected with the session policies
@@ -24,6 +25,7 @@ import orjson
 from fleetward.auth.principal import PrincipalType
 from fleetward.iam.errors import MalformedPolicyError
 from fleetward.iam.policy import CompiledPolicy, PolicyKind, compile_policy
+from fleetward.protocol.errors import AccessDeniedException
 from fleetward.protocol.registry import Check, operation
 from fleetward.services.context import CallContext
 from fleetward.services.iam import store
@@ -75,12 +77,28 @@ def _compile_trust(text: str) -> CompiledPolicy | None:
         return None
 
 
-def _request_keys(req: dict[str, Any], role_tags: dict[str, str]) -> dict[str, Any]:
+def _source_identity(ctx: CallContext, req: dict[str, Any]) -> str | None:
+    """The new session's SourceIdentity: the request's, or the one a calling role
+    session carries (role chaining keeps it; asking for another one is denied)."""
+    inherited: str | None = ctx.principal.source_identity
+    requested: str | None = req.get("SourceIdentity")
+    if inherited is not None and requested is not None and requested != inherited:
+        raise AccessDeniedException(
+            f"User: {ctx.principal.arn} is not authorized to perform: sts:SetSourceIdentity "
+            f"on resource: {req['RoleArn']}"
+        )
+    return requested if requested is not None else inherited
+
+
+def _request_keys(
+    req: dict[str, Any], role_tags: dict[str, str], source_identity: str | None
+) -> dict[str, Any]:
     """AssumeRole's condition keys (``aws:RequestTag/``, ``aws:TagKeys`` are global)."""
     keys: dict[str, Any] = {"sts:rolesessionname": req["RoleSessionName"]}
-    for member, key in (("ExternalId", "sts:externalid"), ("SourceIdentity", "sts:sourceidentity")):
-        if req.get(member) is not None:
-            keys[key] = req[member]
+    if req.get("ExternalId") is not None:
+        keys["sts:externalid"] = req["ExternalId"]
+    if source_identity is not None:
+        keys["sts:sourceidentity"] = source_identity
     if req.get("TransitiveTagKeys"):
         keys["sts:transitivetagkeys"] = list(req["TransitiveTagKeys"])
     for k, v in role_tags.items():
@@ -96,9 +114,10 @@ async def _authz_assume(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
     actions = ["sts:AssumeRole"]
     if req.get("Tags") or req.get("TransitiveTagKeys"):
         actions.append("sts:TagSession")
-    if req.get("SourceIdentity") is not None:
+    source_identity = _source_identity(ctx, req)
+    if source_identity is not None:
         actions.append("sts:SetSourceIdentity")
-    keys = _request_keys(req, role_tags)
+    keys = _request_keys(req, role_tags, source_identity)
     return [
         Check(
             action,
@@ -148,6 +167,7 @@ async def assume_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     for arn in policy_arns:
         await store.get_policy(ctx.conn, ref[0], arn)
     tags = {t["Key"]: t["Value"] for t in req.get("Tags") or ()}
+    source_identity = _source_identity(ctx, req)
     packed = _packed_percent(policy, policy_arns, tags)
     if packed > 100:
         raise PackedPolicyTooLarge(
@@ -171,7 +191,7 @@ async def assume_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
         policy,
         orjson.dumps(policy_arns).decode(),
         orjson.dumps(tags).decode(),
-        req.get("SourceIdentity"),
+        source_identity,
     )
     # Expired sessions are useless: prune a few on each AssumeRole.
     await ctx.conn.execute("DELETE FROM sts_sessions WHERE expires < ?", float(ctx.now - 86400))
@@ -186,7 +206,7 @@ async def assume_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
         "AssumedRoleUser": {"AssumedRoleId": f"{row['id']}:{req['RoleSessionName']}", "Arn": session_arn},
         "PackedPolicySize": packed,
     }
-    if req.get("SourceIdentity"):
-        out["SourceIdentity"] = req["SourceIdentity"]
+    if source_identity is not None:
+        out["SourceIdentity"] = source_identity
     ctx.resources = [{"ARN": role_arn, "type": "AWS::IAM::Role"}]
     return out
