@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from fleetward.audit.record import build_service_event
 from fleetward.auth.principal import Principal, PrincipalType
 from fleetward.protocol.errors import ValidationException
 from fleetward.services.context import CallContext, ServiceEnv, emit_event
@@ -259,6 +260,24 @@ async def run_due(env: ServiceEnv) -> int:
     return handled
 
 
+async def _record_expiry(ctx: CallContext, arn: str) -> None:
+    """The trail's record of the deletion, in its transaction: a DeleteParameter
+    service event by ssm.amazonaws.com (no record, no deletion)."""
+    audit = ctx.env.extras.get("audit")
+    if audit is None:
+        return
+    event = build_service_event(
+        service="ssm.amazonaws.com",
+        account=ctx.account,
+        region=ctx.region,
+        event_name="DeleteParameter",
+        event_time=ctx.now,
+        resources=[{"ARN": arn, "type": "AWS::SSM::Parameter"}],
+        additional={"policyType": "Expiration"},
+    )
+    await audit.write_in(ctx.conn, event)
+
+
 async def _act(ctx: CallContext, name: str, version: int, row: Any) -> None:
     policies = load_policies(row["policies"])
     done: set[str] = set(orjson.loads(row["policy_state"])) if row["policy_state"] else set()
@@ -288,6 +307,7 @@ async def _act(ctx: CallContext, name: str, version: int, row: Any) -> None:
     if "Expiration" in fired:
         await delete_all(ctx.conn, ctx.account, ctx.region, name)
         await change_event(ctx, "Delete", name, row["type"], row["description"])
+        await _record_expiry(ctx, arn)
         return
     done.update(fired)
     await ctx.conn.execute(
