@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import http.client
+import json
+import ssl
 from pathlib import Path
 
 import urllib3
@@ -47,5 +50,27 @@ def test_https_listener(tmp_path: Path) -> None:
         urllib3.disable_warnings()
         ident = srv.client("sts", verify=False).get_caller_identity()
         assert ident["Account"] == "123456789012"
+        # The audit records the session each client negotiated (CloudTrail's tlsDetails).
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        conn = http.client.HTTPSConnection("127.0.0.1", srv.port, context=ctx, timeout=10)
+        conn.request(
+            "POST", "/", b"{}", {"X-Amz-Target": "TrentService.ListKeys"}
+        )  # unsigned: refused, recorded
+        assert conn.getresponse().status in (400, 403)
+        cipher12 = conn.sock.cipher()[0]  # type: ignore[union-attr]
+        conn.close()
+        rows = srv.sql(
+            "SELECT event_name, record FROM audit_events WHERE event_name IN ('GetCallerIdentity', 'ListKeys')"
+        )
+        tls = {name: json.loads(rec)["tlsDetails"] for name, rec in rows}
+        assert tls["GetCallerIdentity"]["tlsVersion"] == "TLSv1.3"
+        assert tls["GetCallerIdentity"]["cipherSuite"].startswith("TLS_")
+        assert tls["ListKeys"] == {
+            "tlsVersion": "TLSv1.2",
+            "cipherSuite": cipher12,
+            "clientProvidedHostHeader": f"127.0.0.1:{srv.port}",
+        }
     finally:
         srv.stop()

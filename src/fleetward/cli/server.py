@@ -40,6 +40,8 @@ def register(sub: Any) -> None:
 def _run_server(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from fleetward.server.tls import TlsSessionProtocol
+
     settings = load_settings(
         args.config,
         data_dir=args.data_dir,
@@ -88,6 +90,7 @@ def _run_server(args: argparse.Namespace) -> int:
         workers=settings.workers if settings.workers > 1 else None,
         ssl_certfile=settings.tls_cert or None,
         ssl_keyfile=settings.tls_key or None,
+        http=TlsSessionProtocol if settings.tls_cert else "auto",  # the audit's tlsDetails
         access_log=False,
         log_level=settings.log_level,
         log_config=uvicorn_log_config(settings.log_level),

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from fleetward.auth.sigv4 import HttpRequest
+from fleetward.server.tls import STATE_KEY as TLS_STATE_KEY
 
 __all__ = ["AsgiApp"]
 
@@ -136,7 +137,10 @@ class AsgiApp:
         )
         tls = None
         if scope.get("scheme") == "https":
-            tls = {"tlsVersion": "TLSv1.3", "clientProvidedHostHeader": headers.get("host", "")}
+            # The session as TlsSessionProtocol saw it negotiated (CloudTrail's tlsDetails).
+            session = (scope.get("state") or {}).get(TLS_STATE_KEY) or {}
+            tls = {k: v for k, v in session.items() if v}
+            tls["clientProvidedHostHeader"] = headers.get("host", "")
         resp = await self.pipeline.handle(req, headers, source_ip, tls)
         await _send(send, resp.status, resp.headers, resp.body)
 
