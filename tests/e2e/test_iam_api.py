@@ -372,3 +372,48 @@ def test_get_caller_identity_is_never_denied(server: Server) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as e:
         server.client("iam", creds=creds).get_user()
     assert _err(e)[1].endswith("with an explicit deny in an identity-based policy")
+
+
+def test_via_aws_service_tells_direct_calls_from_calls_made_on_the_callers_behalf(server: Server) -> None:
+    name = f"/{_name('via')}/secret"
+    key = server.client("kms").create_key()["KeyMetadata"]["KeyId"]  # its policy defers to IAM
+    server.client("ssm").put_parameter(Name=name, Value="s3cret", Type="SecureString", KeyId=key)
+    allow = {"Effect": "Allow", "Action": ["ssm:GetParameter", "kms:Decrypt"], "Resource": "*"}
+    # kms:Decrypt only through a service (Parameter Store), never directly.
+    _, creds = _new_user(
+        server,
+        _doc(
+            allow,
+            {
+                "Effect": "Deny",
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:ViaAWSService": "false"}},
+            },
+        ),
+    )
+    ssm = server.client("ssm", creds=creds)
+    assert ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == "s3cret"
+    blob = server.client("kms").encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        server.client("kms", creds=creds).decrypt(CiphertextBlob=blob)
+    assert _err(e)[0] == "AccessDeniedException"
+    # The usual network guardrail: nothing from outside 10/8 unless a service calls on one's behalf.
+    _, creds = _new_user(
+        server,
+        _doc(
+            allow,
+            {
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {
+                    "NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"},
+                    "Bool": {"aws:ViaAWSService": "false"},
+                },
+            },
+        ),
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        server.client("ssm", creds=creds).get_parameter(Name=name)
+    assert _err(e)[1].endswith("with an explicit deny in an identity-based policy")

@@ -3,9 +3,11 @@
 Context keys (lower-cased names) built for each request:
 ``aws:sourceip``, ``aws:currenttime``, ``aws:epochtime``, ``aws:securetransport``,
 ``aws:principalarn`` (the role ARN for a role session), ``aws:principalaccount``,
-``aws:principaltype``, ``aws:principaltag/*`` (user or role tags, session tags
-win), ``aws:username`` (users), ``aws:userid``, ``aws:multifactorauthpresent``
-(sessions), ``aws:tokenissuetime`` and ``aws:sourceidentity`` (sessions),
+``aws:principaltype``, ``aws:principalisawsservice``, ``aws:viaawsservice``
+(``true`` only on a call a service makes on the caller's behalf),
+``aws:principaltag/*`` (user or role tags, session tags win), ``aws:username``
+(users), ``aws:userid``, ``aws:multifactorauthpresent`` (sessions),
+``aws:tokenissuetime`` and ``aws:sourceidentity`` (sessions),
 ``aws:requestedregion``, ``aws:requesttag/*`` and ``aws:tagkeys`` (from the
 request's ``Tags`` member, or ``aws:tagkeys`` from an untagging call's
 ``TagKeys``), then the Check's own keys.
@@ -84,8 +86,13 @@ def global_keys(
     secure: bool,
     region: str,
     params: Mapping[str, Any] | None = None,
+    via_aws_service: bool = False,
 ) -> dict[str, str | list[str]]:
-    """The global condition keys of one request (see the module docstring)."""
+    """The global condition keys of one request (see the module docstring).
+
+    ``via_aws_service`` for a call a service makes with the caller's credentials
+    (Parameter Store -> KMS): ``aws:ViaAWSService`` is ``true`` there, ``false``
+    on every direct call."""
     keys: dict[str, str | list[str]] = {
         "aws:sourceip": source_ip,
         "aws:currenttime": _iso(now),
@@ -96,6 +103,8 @@ def global_keys(
         "aws:principaltype": _PRINCIPAL_TYPES.get(principal.type, str(principal.type)),
         "aws:userid": principal.principal_id,
         "aws:requestedregion": region,
+        "aws:viaawsservice": "true" if via_aws_service else "false",
+        "aws:principalisawsservice": "true" if principal.type is PrincipalType.AWS_SERVICE else "false",
     }
     tags = {**principal.tags, **principal.session_tags}
     for k, v in tags.items():
@@ -202,5 +211,6 @@ class Authorizer:
             secure=bool(getattr(settings, "tls_cert", "")),
             region=ctx.region,
             params=params,
+            via_aws_service=True,
         )
         await self._run(ctx.principal, (check,), base, ctx.audit_extra)

@@ -60,6 +60,12 @@ def test_global_keys_for_a_user() -> None:
     assert keys["aws:requestedregion"] == "eu-west-1"
     assert "aws:multifactorauthpresent" not in keys  # long-term keys: absent, as in AWS
     assert "aws:tagkeys" not in keys
+    assert keys["aws:viaawsservice"] == "false"  # always present
+    assert keys["aws:principalisawsservice"] == "false"
+    on_behalf = global_keys(
+        USER, source_ip="10.0.0.9", now=0, secure=False, region="eu-west-1", via_aws_service=True
+    )
+    assert on_behalf["aws:viaawsservice"] == "true"
 
 
 def test_global_keys_for_a_role_session() -> None:
