@@ -417,3 +417,31 @@ def test_via_aws_service_tells_direct_calls_from_calls_made_on_the_callers_behal
     with pytest.raises(botocore.exceptions.ClientError) as e:
         server.client("ssm", creds=creds).get_parameter(Name=name)
     assert _err(e)[1].endswith("with an explicit deny in an identity-based policy")
+
+
+def test_called_via_names_the_service_calling_on_the_callers_behalf(server: Server) -> None:
+    name = f"/{_name('via')}/secret"
+    key = server.client("kms").create_key()["KeyMetadata"]["KeyId"]
+    server.client("ssm").put_parameter(Name=name, Value="s3cret", Type="SecureString", KeyId=key)
+    _, creds = _new_user(
+        server,
+        _doc(
+            {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {
+                    "ForAnyValue:StringEquals": {"aws:CalledVia": "ssm.amazonaws.com"},
+                    "StringEquals": {"aws:CalledViaFirst": "ssm.amazonaws.com"},
+                },
+            },
+        ),
+    )
+    assert server.client("ssm", creds=creds).get_parameter(Name=name, WithDecryption=True)["Parameter"][
+        "Value"
+    ]
+    blob = server.client("kms").encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        server.client("kms", creds=creds).decrypt(CiphertextBlob=blob)
+    assert _err(e)[0] == "AccessDeniedException"

@@ -202,7 +202,11 @@ class Authorizer:
 
     async def check(self, ctx: Any, check: Check, params: Mapping[str, Any] | None = None) -> None:
         """A mid-operation check "as the caller" (e.g. Parameter Store -> KMS with
-        ``kms:viaservice``); raises AccessDeniedException with AWS's message."""
+        ``kms:viaservice``); raises AccessDeniedException with AWS's message.
+
+        ``aws:ViaAWSService`` is true; ``aws:CalledVia`` (and ``...First``,
+        ``...Last``) names the calling service's principal when the check names
+        it in ``kms:viaservice`` (``ssm.<region>.amazonaws.com``)."""
         settings = ctx.env.settings
         base = global_keys(
             ctx.principal,
@@ -213,4 +217,10 @@ class Authorizer:
             params=params,
             via_aws_service=True,
         )
+        via = (check.keys or {}).get("kms:viaservice")
+        if isinstance(via, str) and via.endswith(".amazonaws.com"):
+            service = f"{via.split('.', 1)[0]}.amazonaws.com"
+            base.update(
+                {"aws:calledvia": [service], "aws:calledviafirst": service, "aws:calledvialast": service}
+            )
         await self._run(ctx.principal, (check,), base, ctx.audit_extra)
