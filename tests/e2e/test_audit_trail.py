@@ -208,6 +208,21 @@ def test_lookup_events_is_regional(srv: Server) -> None:
     for region, count in (("us-east-1", 1), ("eu-west-1", 2), ("ap-south-1", 0)):
         events = client("cloudtrail", region).lookup_events(LookupAttributes=q)["Events"]
         assert [json.loads(e["CloudTrailEvent"])["awsRegion"] for e in events] == [region] * count
+    # IAM is global: its events are recorded in us-east-1 whatever Region the caller used
+    iam = boto3.client(
+        "iam",
+        endpoint_url=srv.endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id=keys[0],
+        aws_secret_access_key=keys[1],
+        config=NO_RETRY,
+    )
+    iam.get_user(UserName=name)
+    q_iam = [{"AttributeKey": "AccessKeyId", "AttributeValue": keys[0]}]
+    for region, names in (("us-east-1", ["GetUser", "GetParameter"]), ("eu-west-1", ["GetParameter"] * 2)):
+        events = client("cloudtrail", region).lookup_events(LookupAttributes=q_iam)["Events"]
+        assert [e["EventName"] for e in events] == names
+        assert all(json.loads(e["CloudTrailEvent"])["awsRegion"] == region for e in events)
     p1 = client("cloudtrail", "eu-west-1").lookup_events(LookupAttributes=q, MaxResults=1)
     with pytest.raises(ClientError) as err:  # a token is bound to its Region too
         client("cloudtrail", "us-east-1").lookup_events(LookupAttributes=q, NextToken=p1["NextToken"])

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import botocore.session
 import orjson
 from botocore.model import Shape
 
@@ -33,6 +34,7 @@ __all__ = [
     "build_service_event",
     "cloudtrail_names",
     "dumps",
+    "event_region",
     "hide_secrets",
     "iso",
     "user_identity",
@@ -87,6 +89,28 @@ def iso(t: float) -> str:
         _iso_cache[1] = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         _iso_cache[0] = sec
     return str(_iso_cache[1])
+
+
+@lru_cache(maxsize=1)
+def _global_regions() -> dict[str, str]:
+    """Services with one global endpoint (IAM) and the Region that records their
+    events, from botocore's endpoint data: not regionalized, the partition
+    endpoint's credential scope (us-east-1 in the aws partition)."""
+    data = botocore.session.get_session().get_data("endpoints")
+    out: dict[str, str] = {}
+    for name, svc in data["partitions"][0]["services"].items():
+        if svc.get("isRegionalized") is False and svc.get("partitionEndpoint"):
+            scope = svc.get("endpoints", {}).get(svc["partitionEndpoint"], {}).get("credentialScope", {})
+            if scope.get("region"):
+                out[name] = str(scope["region"])
+    return out
+
+
+def event_region(endpoint_prefix: str, region: str) -> str:
+    """The ``awsRegion`` of a call to the service whose endpoint prefix is
+    ``endpoint_prefix``, made in ``region``: a global service's events are
+    recorded in its home Region, as CloudTrail delivers IAM's to us-east-1."""
+    return _global_regions().get(endpoint_prefix, region)
 
 
 @lru_cache(maxsize=4096)

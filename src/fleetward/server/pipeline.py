@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from botocore.model import OperationModel
 
-from fleetward.audit.record import build_record, cloudtrail_names
+from fleetward.audit.record import build_record, cloudtrail_names, event_region
 from fleetward.audit.writer import AuditUnavailable, AuditWriter
 from fleetward.auth.principal import Principal
 from fleetward.auth.sigv4 import HttpRequest, SigV4Auth, SigV4Error, SigV4ErrorKind, parse_auth
@@ -376,7 +376,7 @@ class Pipeline:
             principal=p,
             account=p.account if p else "",
             access_key=call.auth.access_key if call.auth else _guess_access_key(call),
-            region=call.region,
+            region=event_region(info.model.endpoint_prefix, call.region) if info else call.region,
             event_source=source,
             event_name=op.name if op else _guess_event_name(call),
             event_time=call.now,

@@ -139,3 +139,11 @@ def test_members_are_named_as_cloudtrail_records_them() -> None:
     assert cloudtrail_names(
         user.output_shape, {"AccessKey": {"UserName": "u", "SecretAccessKey": HIDDEN}}
     ) == {"accessKey": {"userName": "u", "secretAccessKey": HIDDEN}}
+
+
+def test_global_services_record_their_home_region() -> None:
+    from fleetward.audit.record import event_region
+
+    assert event_region("iam", "eu-west-1") == "us-east-1"  # not regionalized (botocore's endpoint data)
+    assert event_region("sts", "eu-west-1") == "eu-west-1"  # regional endpoints
+    assert event_region("ssm", "ap-south-1") == "ap-south-1"
