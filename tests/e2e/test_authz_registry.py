@@ -174,6 +174,8 @@ def overrides(server: Server) -> dict[str, dict[str, Any]]:
     iam.create_instance_profile(InstanceProfileName=profile)
     iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role)
     key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+    account = server.client("sts").get_caller_identity()["Account"]
+    out["sts"] = {"RoleArn": f"arn:aws:iam::{account}:role/{role}"}
     out["iam"] = {
         "UserName": user,
         "GroupName": group,
@@ -188,7 +190,6 @@ def overrides(server: Server) -> dict[str, dict[str, Any]]:
         kms = server.client("kms")
         key = kms.create_key()["KeyMetadata"]["KeyId"]
         blob = kms.encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"]
-        account = server.client("sts").get_caller_identity()["Account"]
         grantee = f"arn:aws:iam::{account}:user/registry-grantee"
         token = kms.create_grant(KeyId=key, GranteePrincipal=grantee, Operations=["Decrypt"])["GrantToken"]
         out["kms"] = {

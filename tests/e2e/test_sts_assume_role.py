@@ -522,3 +522,14 @@ def test_source_identity_stays_through_role_chaining(server: Server, setup: dict
         _assume(server, first, second["Arn"], SourceIdentity="mallory")
     assert _err(e)[0] == "AccessDenied"
     assert "SourceIdentity" not in _assume(server, plain, second["Arn"])
+
+
+def test_a_malformed_role_arn_is_a_validation_error(server: Server, setup: dict[str, Any]) -> None:
+    account = setup["role"]["Arn"].split(":")[4]
+    for arn in (
+        f"arn:aws:iam:{account}:role/{setup['role']['RoleName']}",
+        setup["role"]["RoleName"] + "-x" * 10,
+    ):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            _assume(server, setup["creds"], arn)
+        assert _err(e) == ("ValidationError", "Request ARN is invalid")

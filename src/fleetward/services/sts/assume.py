@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from fleetward.auth.principal import PrincipalType
+from fleetward.iam.arn import Arn
 from fleetward.iam.errors import MalformedPolicyError
 from fleetward.iam.policy import CompiledPolicy, PolicyKind, compile_policy
 from fleetward.protocol.errors import AccessDeniedException
@@ -108,6 +109,9 @@ def _request_keys(
 
 async def _authz_assume(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
     role_arn = req["RoleArn"]
+    if Arn.parse(role_arn) is None:
+        # Validated before authorization, as STS does.
+        raise StsValidationError("Request ARN is invalid")
     trust, role_tags = await _trust(ctx, role_arn)
     ref = _role_ref(role_arn)
     owner = ref[0] if ref else None
