@@ -10,10 +10,13 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tests.conftest import pg_database
 from tests.support.server import Server
 
 
@@ -25,8 +28,17 @@ def _created_user_records(data_dir: Path) -> set[str]:
     return {json.loads(r[0])["requestParameters"]["userName"] for r in rows}
 
 
-def test_kill_9_during_write_load(tmp_path: Path) -> None:
-    srv = Server(tmp_path / "crash").start()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def crash_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """A server to kill: on SQLite in its data directory, or on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield Server(tmp_path / "crash")
+    else:
+        yield from (Server(tmp_path / "crash", database_url=url) for url in pg_database())
+
+
+def test_kill_9_during_write_load(crash_server: Server) -> None:
+    srv = crash_server.start()
     acked: list[str] = []
     stop = threading.Event()
 
@@ -51,17 +63,20 @@ def test_kill_9_during_write_load(tmp_path: Path) -> None:
     stop.set()
     t.join(30)
     assert 40 <= len(acked) < 200, len(acked)
-    again = Server(srv.data_dir)
+    again = Server(srv.data_dir, database_url=srv.database_url)
     again.admin = srv.admin
     again.start()
     try:
-        recorded = _created_user_records(srv.data_dir)
+        rows = again.sql(
+            "SELECT record FROM audit_events WHERE event_name = 'CreateUser' AND error_code IS NULL"
+        )
+        recorded = {json.loads(r[0])["requestParameters"]["userName"] for r in rows}
         missing = set(acked) - recorded
         assert not missing, f"acknowledged writes without a record: {sorted(missing)}"
         iam = again.client("iam")
         for name in acked[-3:]:
             iam.get_user(UserName=name)
-        r = again.cli("trail", "validate", "--data-dir", str(srv.data_dir), "--close-open-hour", check=False)
+        r = again.cli("trail", "validate", *again.db_args(), "--close-open-hour", check=False)
         assert r.returncode == 0, r.stdout + r.stderr
     finally:
         again.stop()
