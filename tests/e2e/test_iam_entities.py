@@ -568,3 +568,37 @@ def test_untagging_is_decided_on_the_tag_keys(server: Server) -> None:
     )
     d.untag_user(UserName=target, TagKeys=["note"])
     assert iam.list_user_tags(UserName=target)["Tags"] == [{"Key": "protected", "Value": "1"}]
+
+
+def test_key_policies_follow_the_users_they_name(server: Server) -> None:
+    iam, kms = server.client("iam"), server.client("kms")
+    admin = server.client("sts").get_caller_identity()["Arn"]
+    name, creds = _user_with_key(server)
+    user = iam.get_user(UserName=name)["User"]
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": admin}, "Action": "kms:*", "Resource": "*"},
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": [user["Arn"]]},
+                    "Action": "kms:Encrypt",
+                    "Resource": "*",
+                },
+            ],
+        }
+    )
+    key = kms.create_key(Policy=policy)["KeyMetadata"]["KeyId"]
+    server.client("kms", creds).encrypt(KeyId=key, Plaintext=b"x")
+    iam.delete_access_key(UserName=name, AccessKeyId=creds[0])
+    iam.delete_user(UserName=name)
+    stored = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    assert stored["Statement"][1]["Principal"]["AWS"] == [user["UserId"]]
+    iam.create_user(UserName=name)
+    key_pair = iam.create_access_key(UserName=name)["AccessKey"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        server.client("kms", (key_pair["AccessKeyId"], key_pair["SecretAccessKey"])).encrypt(
+            KeyId=key, Plaintext=b"x"
+        )
+    assert _err(e)[0] == "AccessDeniedException"

@@ -1,12 +1,13 @@
-"""Role trust policies follow the IAM users and roles they name, as IAM's do.
+"""Role trust policies (and KMS key policies) follow the IAM users and roles they
+name, as AWS's do.
 
-IAM holds an ``AWS`` principal of a trust policy by the entity's unique id. So
+IAM holds an ``AWS`` principal of such a policy by the entity's unique id. So
 the policy shows a user's new ARN after ``UpdateUser`` renames or moves it, and
 once the user or role is deleted it shows the deleted entity's unique id
 (``AIDA...`` / ``AROA...``), which no later user or role of the same name
-matches. On write, a principal naming a user or role that does not exist in an
-account of this installation, or a bare unique id, is IAM's
-``MalformedPolicyDocument`` 'Invalid principal in policy: "AWS":"<value>"'.
+matches. On write of a trust policy, a principal naming a user or role that
+does not exist in an account of this installation, or a bare unique id, is
+IAM's ``MalformedPolicyDocument`` 'Invalid principal in policy: "AWS":"<value>"'.
 """
 
 from __future__ import annotations
@@ -63,19 +64,34 @@ async def check_trust_principals(conn: Conn, text: str) -> None:
                 raise MalformedPolicyDocument(f'Invalid principal in policy: "AWS":"{item}"')
 
 
+# The policies that name principals: (table, key column, policy column, what else
+# the update sets). A KMS key policy's version moves so compiled copies are dropped.
+_POLICY_COLUMNS = (
+    ("iam_roles", "id", "trust_policy", ""),
+    ("kms_keys", "key_id", "policy", ", policy_version = policy_version + 1"),
+)
+
+
+def _rename(document: Any, old: str, new: str) -> bool:
+    changed = False
+    for principal, value in _aws_principals(document):
+        if value == old:
+            principal["AWS"], changed = new, True
+        elif isinstance(value, list) and old in value:
+            principal["AWS"], changed = [new if v == old else v for v in value], True
+    return changed
+
+
 async def follow_principal(conn: Conn, old: str, new: str) -> None:
-    """Rewrite every role trust policy naming ``old`` (an ARN) to name ``new``
-    (the entity's new ARN, or its unique id once deleted)."""
-    rows = await conn.fetchall("SELECT id, trust_policy FROM iam_roles WHERE trust_policy LIKE ?", f"%{old}%")
-    for role_id, text in rows:
-        document = orjson.loads(text)
-        changed = False
-        for principal, value in _aws_principals(document):
-            if value == old:
-                principal["AWS"], changed = new, True
-            elif isinstance(value, list) and old in value:
-                principal["AWS"], changed = [new if v == old else v for v in value], True
-        if changed:
-            await conn.execute(
-                "UPDATE iam_roles SET trust_policy = ? WHERE id = ?", orjson.dumps(document).decode(), role_id
-            )
+    """Rewrite every role trust policy and KMS key policy naming ``old`` (an ARN)
+    to name ``new`` (the entity's new ARN, or its unique id once deleted)."""
+    for table, key, column, also in _POLICY_COLUMNS:
+        rows = await conn.fetchall(f"SELECT {key}, {column} FROM {table} WHERE {column} LIKE ?", f"%{old}%")
+        for row_id, text in rows:
+            document = orjson.loads(text)
+            if _rename(document, old, new):
+                await conn.execute(
+                    f"UPDATE {table} SET {column} = ?{also} WHERE {key} = ?",
+                    orjson.dumps(document).decode(),
+                    row_id,
+                )
