@@ -503,3 +503,21 @@ async def test_a_process_about_to_write_lets_a_waiting_process_go_first(tmp_path
     finally:
         other.kill()
         await db.close()
+
+
+_MIGRATE = "import sys; from fleetward.storage import migrate; migrate.upgrade(sys.argv[1])"
+
+
+def test_processes_starting_at_once_migrate_once(tmp_path: Any) -> None:
+    """Worker processes (or replicas) that start together on a fresh database
+    all come up: one migrates, the others wait for it and find nothing to do."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _MIGRATE, url], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    errors = [p.communicate()[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
