@@ -34,8 +34,13 @@ async def _policy_tags(ctx: CallContext, p: store.PolicyInfo) -> list[dict[str, 
     return store.load_tags(row[0]) if row else []
 
 
-async def _policy_out(ctx: CallContext, p: store.PolicyInfo, *, tags: bool = False) -> dict[str, Any]:
-    """The ``Policy`` shape; ``tags`` for CreatePolicy/GetPolicy (IAM's list calls omit them)."""
+async def _policy_out(
+    ctx: CallContext, p: store.PolicyInfo, *, description: bool = False, tags: bool | None = None
+) -> dict[str, Any]:
+    """The ``Policy`` shape as each call returns it, like IAM: ``Description`` (when
+    set) only from GetPolicy (``description``); ``Tags`` always from GetPolicy
+    (``tags=True``, an empty list too), only when there are some from CreatePolicy
+    (``tags=False``), never from ListPolicies (``tags=None``)."""
     out: dict[str, Any] = {
         "PolicyName": p.name,
         "PolicyId": p.policy_id,
@@ -50,11 +55,11 @@ async def _policy_out(ctx: CallContext, p: store.PolicyInfo, *, tags: bool = Fal
         "CreateDate": store.dt(p.created),
         "UpdateDate": store.dt(p.updated),
     }
-    if p.description:
+    if description and p.description:
         out["Description"] = p.description
-    if tags:
+    if tags is not None:
         found = await _policy_tags(ctx, p)
-        if found:
+        if found or tags:
             out["Tags"] = found
     return out
 
@@ -101,13 +106,13 @@ async def create_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
         float(ctx.now),
     )
     policy = await store.get_policy(ctx.conn, ctx.account, arn)
-    return {"Policy": await _policy_out(ctx, policy, tags=True)}
+    return {"Policy": await _policy_out(ctx, policy, tags=False)}
 
 
 @operation("iam", "GetPolicy", read_only=True, authorize=authz_policy("GetPolicy"))
 async def get_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     policy = await store.get_policy(ctx.conn, ctx.account, req["PolicyArn"])
-    return {"Policy": await _policy_out(ctx, policy, tags=True)}
+    return {"Policy": await _policy_out(ctx, policy, description=True, tags=True)}
 
 
 @operation("iam", "ListPolicies", read_only=True, authorize=authz_policy("ListPolicies"))

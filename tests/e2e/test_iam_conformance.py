@@ -1,0 +1,45 @@
+"""IAM response shapes and behaviours other AWS emulators' conformance suites
+check (moto's IAM tests, the AWS-verified ones first), through the real server."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from tests.support.server import Server
+
+BOUNDARY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+)
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_policy_attributes_are_those_each_call_returns(server: Server) -> None:
+    """CreatePolicy never returns the Description and returns Tags only when some
+    were given; GetPolicy returns both (Tags even when empty); ListPolicies neither."""
+    iam = server.client("iam")
+    path = f"/{_name('p')}/"
+    bare = iam.create_policy(PolicyName=_name("bare"), Path=path, PolicyDocument=BOUNDARY)["Policy"]
+    full = iam.create_policy(
+        PolicyName=_name("full"),
+        Path=path,
+        PolicyDocument=BOUNDARY,
+        Description="test description",
+        Tags=[{"Key": "k", "Value": "v"}],
+    )["Policy"]
+    assert "Description" not in bare and "Tags" not in bare
+    assert "Description" not in full and full["Tags"] == [{"Key": "k", "Value": "v"}]
+    got_bare = iam.get_policy(PolicyArn=bare["Arn"])["Policy"]
+    got_full = iam.get_policy(PolicyArn=full["Arn"])["Policy"]
+    assert "Description" not in got_bare and got_bare["Tags"] == []
+    assert got_full["Description"] == "test description"
+    assert got_full["Tags"] == [{"Key": "k", "Value": "v"}]
+    listed = iam.list_policies(PathPrefix=path)["Policies"]
+    assert len(listed) == 2
+    assert all("Description" not in p and "Tags" not in p for p in listed)
