@@ -94,7 +94,7 @@ def build_app(settings: Settings) -> AsgiApp:
         registry = build_registry()
         await setup_services(env)
         if settings.dev or "authenticator" not in env.extras:
-            env.extras["authenticator"] = DevAuthenticator()
+            env.extras["authenticator"] = DevAuthenticator(env.extras.get("iam"))
             env.extras["authorizer"] = DevAuthorizer()
         app.pipeline = Pipeline(
             catalog=catalog(),
@@ -132,6 +132,8 @@ def build_app(settings: Settings) -> AsgiApp:
         async with db.write() as conn:
             for table in await _tables(db):
                 await conn.execute(f"DELETE FROM {table}")
+        if "iam" in state["env"].extras:
+            state["env"].extras["iam"].invalidate()  # no cached credential outlives a reset
         return 200, {"reset": True}
 
     async def set_clock(body: bytes, ip: str) -> tuple[int, Any]:
