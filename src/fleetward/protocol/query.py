@@ -6,7 +6,7 @@ import base64
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _escape
 
 from botocore.model import OperationModel, Shape
 
@@ -108,6 +108,16 @@ def parse_request(op: OperationModel, params: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = reader_for(shape)(raw, "", errors)
     raise_if_invalid(errors)
     return out
+
+
+# An XML parser reads a raw CR (and CRLF) in text as LF: a value holding one
+# must carry it as a character reference to reach the client intact.
+_ENTITIES = {"\r": "&#13;"}
+
+
+def escape(text: str) -> str:
+    """``text`` as XML character data (``&``, ``<``, ``>`` and CR escaped)."""
+    return _escape(text, _ENTITIES)
 
 
 def _ts(value: datetime) -> str:

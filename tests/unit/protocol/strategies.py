@@ -4,8 +4,8 @@
 accepts: required members always present, ``min``/``max`` on lengths,
 ranges and collection sizes respected, enums sampled, patterns generated
 with ``from_regex`` when Python's ``re`` reads them (else a known-valid
-sample, else the optional member is left out). Strings are short printable
-ASCII, timestamps aware UTC datetimes with whole seconds, blobs bytes.
+sample, else the optional member is left out). Strings without a pattern
+mix printable ASCII, tab/LF/CR and non-ASCII characters, timestamps aware UTC datetimes with whole seconds, blobs bytes.
 
 ``full_value_for(shape, variant)`` yields values holding every member at
 every depth, so a handful of them exercise every shape an operation can
@@ -28,7 +28,10 @@ from hypothesis import strategies as st
 from fleetward.server.app import SERVICES
 
 MAX_DEPTH = 4
-_PRINTABLE = string.ascii_letters + string.digits + " -_./:@+=,*?!#$%&()[]{}<>|~^'\"\\;"
+# Also whitespace controls (an XML parser turns a raw CR into LF) and non-ASCII.
+_PRINTABLE = (
+    string.ascii_letters + string.digits + " -_./:@+=,*?!#$%&()[]{}<>|~^'\"\\;" + "\t\n\r\u00a0é✓中😀"
+)
 _ALPHABET = st.sampled_from(_PRINTABLE)
 _REGEX_ALPHABET = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
 

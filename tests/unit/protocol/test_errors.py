@@ -36,7 +36,7 @@ GENERIC: tuple[type[AWSError], ...] = (
     InvalidSignatureException,
 )
 
-MESSAGE = "Parameter <x> & \"y\" 'z' not found: é ✓"
+MESSAGE = "Parameter <x> & \"y\" 'z'\r\nnot found: é ✓"
 
 
 def modeled_code(shape: Any) -> str:

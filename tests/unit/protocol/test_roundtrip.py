@@ -12,6 +12,7 @@ variant) and check that they reach every shape of the operation.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -102,6 +103,22 @@ def test_input_roundtrip(service: str, name: str) -> None:
         assert parse_with_ours(service, op, params) == params
 
     check()
+
+
+def test_query_text_keeps_carriage_returns() -> None:
+    """XML parsers read a raw CR (and CRLF) as LF: a value must carry it escaped."""
+    op = operation_model("iam", "GetUser")
+    user = {
+        "Path": "/",
+        "UserName": "a\r\nb\rc",
+        "UserId": "AIDA\t\n",
+        "Arn": "arn:aws:iam::123456789012:user/a",
+        "CreateDate": datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
+    }
+    parsed = botocore.parsers.create_parser("query").parse(
+        serialize_with_ours(op, {"User": user}), op.output_shape
+    )
+    assert parsed["User"] == user
 
 
 def serialize_with_ours(op: OperationModel, result: dict[str, Any]) -> dict[str, Any]:
