@@ -4,20 +4,27 @@ Keys fleetward issued (IAM users' access keys, STS session credentials) are
 their own principals, verified as any server verifies them, so calls that
 depend on the caller (GetCallerIdentity, GetUser or CreateAccessKey without a
 user name, access key and role last-used data) answer as AWS would.
-Authorization stays off: every principal may do anything.
+Authorization stays off: every principal may do anything, except what an
+explicit ``Deny`` in the resource's own policy (a KMS key policy, a role trust
+policy) forbids, as on AWS, where no identity policy overrides one: the rule
+the real authorizer applies to the account root.
 
 Only ``fleetward server --dev`` (loopback, loud banner) uses this.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fleetward.auth.principal import Principal, PrincipalType
 from fleetward.auth.sigv4 import HttpRequest, SigV4Auth
+from fleetward.iam.context import RequestContext
+from fleetward.iam.evaluate import DecisionKind, evaluate
+from fleetward.protocol.errors import AccessDeniedException
 from fleetward.protocol.registry import Check
 from fleetward.services.iam.authn import Authenticator
+from fleetward.services.iam.authz import deny_message, global_keys
 from fleetward.services.iam.directory import Directory
 
 __all__ = ["DEV_ACCOUNT", "DevAuthenticator", "DevAuthorizer"]
@@ -45,6 +52,43 @@ class DevAuthenticator:
         )
 
 
+def _refuse_explicit_deny(principal: Principal, checks: Sequence[Check], base: Mapping[str, Any]) -> None:
+    """AccessDeniedException (AWS's message) if a resource policy explicitly denies a check."""
+    for check in checks:
+        if check.resource_policy is None:
+            continue
+        keys: dict[str, Any] = dict(base)
+        if check.keys:
+            keys.update({k.lower(): v for k, v in check.keys.items()})
+        rctx = RequestContext(check.action, check.resource, principal.arns, principal.account, keys)
+        decision = evaluate(rctx, resource=check.resource_policy, resource_account=check.resource_account)
+        if decision.kind is DecisionKind.EXPLICIT_DENY:
+            raise AccessDeniedException(deny_message(principal, check.action, check.resource, decision))
+
+
 class DevAuthorizer:
     async def authorize(self, call: Any, checks: Sequence[Check]) -> None:
-        return None
+        """Allow every check but one a resource policy explicitly denies (pipeline step 5)."""
+        principal: Principal = call.principal
+        base = global_keys(
+            principal,
+            source_ip=call.source_ip,
+            now=call.now,
+            secure=call.tls is not None,
+            region=call.region,
+            params=call.params,
+        )
+        _refuse_explicit_deny(principal, checks, base)
+
+    async def check(self, ctx: Any, check: Check, params: Mapping[str, Any] | None = None) -> None:
+        """A mid-operation check as the caller (Parameter Store -> KMS): as :meth:`authorize`."""
+        base = global_keys(
+            ctx.principal,
+            source_ip=ctx.source_ip,
+            now=ctx.now,
+            secure=bool(getattr(ctx.env.settings, "tls_cert", "")),
+            region=ctx.region,
+            params=params,
+            via_aws_service=True,
+        )
+        _refuse_explicit_deny(ctx.principal, (check,), base)

@@ -565,7 +565,7 @@ class KeyService:
         # it belongs to this call's own record instead.
         before = len(ctx.audit_extra.get("authorization", ()))
         try:
-            if checker is not None:  # dev mode: the no-op authorizer allows everything
+            if checker is not None:  # an authorizer without mid-call checks allows everything
                 await checker(ctx, check)
         except AWSError as e:
             await self._record_as(ctx, check, via_service, context, e, _take_decisions(ctx, before))

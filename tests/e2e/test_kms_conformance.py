@@ -1,0 +1,73 @@
+"""KMS behaviours other AWS emulators' conformance suites check (moto's KMS
+tests, run against a ``--dev`` server), through the real server."""
+
+from __future__ import annotations
+
+import json
+
+import botocore.exceptions
+import pytest
+
+from tests.support.server import Server
+
+ROOT = "arn:aws:iam::123456789012:root"
+
+
+def _policy(*statements: dict[str, object]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+ROOT_ALLOW = {
+    "Sid": "Root",
+    "Effect": "Allow",
+    "Principal": {"AWS": ROOT},
+    "Action": "kms:*",
+    "Resource": "*",
+}
+
+
+def test_dev_administrator_is_stopped_by_an_explicit_deny_in_the_key_policy(dev_server: Server) -> None:
+    """The dev-mode administrator needs no policy, but an explicit Deny in a key
+    policy binds it as it binds any AWS principal; what is not denied still works."""
+    kms = dev_server.client("kms")
+    key = kms.create_key(Description="t")["KeyMetadata"]
+    deny = {
+        "Sid": "NoDescribe",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "kms:Describe*",
+        "Resource": "*",
+    }
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=_policy(ROOT_ALLOW, deny))
+
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.describe_key(KeyId=key["KeyId"])
+    err = e.value.response["Error"]
+    assert err["Code"] == "AccessDeniedException"
+    assert err["Message"] == (
+        f"User: arn:aws:iam::123456789012:user/admin is not authorized to perform: kms:DescribeKey"
+        f" on resource: {key['Arn']} with an explicit deny in a resource-based policy"
+    )
+    blob = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"ok")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"ok"
+
+    # A Deny whose condition does not match denies nothing.
+    conditional = {**deny, "Condition": {"StringEquals": {"aws:PrincipalAccount": "111122223333"}}}
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=_policy(ROOT_ALLOW, conditional))
+    assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["Description"] == "t"
+
+
+def test_dev_explicit_deny_binds_parameter_store_calls_as_the_caller(dev_server: Server) -> None:
+    """Parameter Store encrypts as the caller: a key policy Deny on kms:Encrypt
+    refuses the SecureString (AccessDeniedException from KMS), as on AWS."""
+    kms = dev_server.client("kms")
+    ssm = dev_server.client("ssm")
+    key = kms.create_key()["KeyMetadata"]
+    deny = {"Sid": "NoEncrypt", "Effect": "Deny", "Principal": "*", "Action": "kms:Encrypt", "Resource": "*"}
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=_policy(ROOT_ALLOW, deny))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ssm.put_parameter(Name="/conf/denied", Value="v", Type="SecureString", KeyId=key["KeyId"])
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ssm.get_parameter(Name="/conf/denied")
+    assert e.value.response["Error"]["Code"] == "ParameterNotFound"
