@@ -286,3 +286,20 @@ def test_blob_values_are_not_echoed() -> None:
         "1 validation error detected: Value at 'signature' failed to satisfy constraint: "
         "Member must have length greater than or equal to 1"
     )
+
+
+def test_map_size() -> None:
+    op = operation_model("logs", "CreateLogGroup")
+    tags = {f"k{i}": "v" for i in range(51)}
+    with pytest.raises(ValidationException) as ei:
+        jsonproto.parse_request(op, json.dumps({"logGroupName": "g", "tags": tags}).encode())
+    assert ei.value.message == (
+        f"1 validation error detected: Value '{{{', '.join(f'k{i}=v' for i in range(51))}}}' at 'tags' "
+        "failed to satisfy constraint: Member must have length less than or equal to 50"
+    )
+    with pytest.raises(ValidationException) as ei:
+        jsonproto.parse_request(op, b'{"logGroupName": "g", "tags": {}}')
+    assert ei.value.message == (
+        "1 validation error detected: Value '{}' at 'tags' "
+        "failed to satisfy constraint: Member must have length greater than or equal to 1"
+    )
