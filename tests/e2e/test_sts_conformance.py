@@ -89,3 +89,11 @@ def test_dev_mode_reset_forgets_issued_keys_at_once(dev_server: Server) -> None:
     assert sts.get_caller_identity()["Arn"].endswith(f":user/{name}")
     dev_server.admin_post("/_fleetward/reset")
     assert sts.get_caller_identity()["Arn"].endswith(":user/admin")
+
+
+def test_dev_mode_any_key_it_did_not_issue_is_in_the_dev_account(dev_server: Server) -> None:
+    """GetAccessKeyInfo agrees with dev-mode authentication: a key the server never
+    issued is the administrator's, of account 123456789012."""
+    sts = dev_server.client("sts")
+    assert sts.get_access_key_info(AccessKeyId="AKIAIOSFODNN7EXAMPLE")["Account"] == "123456789012"
+    assert sts.get_access_key_info(AccessKeyId="ASIAIOSFODNN7EXAMPLE")["Account"] == "123456789012"

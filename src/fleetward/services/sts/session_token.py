@@ -71,10 +71,14 @@ async def get_session_token(ctx: CallContext, req: dict[str, Any]) -> dict[str, 
 async def get_access_key_info(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     """The account owning a long-term (``AKIA``) or temporary (``ASIA``) key of this
     installation. AWS decodes the account from any key id; fleetward's ids carry
-    none, so a key it never issued is a ValidationError rather than a guess."""
+    none, so a key it never issued is a ValidationError rather than a guess, except
+    in dev mode, where any such key is the administrator of the one dev account."""
     key = req["AccessKeyId"]
     for table in ("iam_access_keys", "sts_sessions", "sts_user_sessions"):
         row = await ctx.conn.fetchone(f"SELECT account FROM {table} WHERE access_key_id = ?", key)
         if row is not None:
             return {"Account": row[0]}
+    if getattr(ctx.env.settings, "dev", False):
+        # Every principal of a dev server, the caller too, is in that one account.
+        return {"Account": ctx.principal.account}
     raise StsValidationError(f"The access key ID {key} is not known to this installation.")
