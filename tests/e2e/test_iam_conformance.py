@@ -43,3 +43,26 @@ def test_policy_attributes_are_those_each_call_returns(server: Server) -> None:
     listed = iam.list_policies(PathPrefix=path)["Policies"]
     assert len(listed) == 2
     assert all("Description" not in p and "Tags" not in p for p in listed)
+
+
+TRUST_EC2 = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+
+def test_update_role_without_max_session_duration_applies_the_default_hour(server: Server) -> None:
+    """UpdateRole's MaxSessionDuration: 'If you do not specify a value for this
+    setting, the default value of one hour is applied' (the IAM API reference)."""
+    iam = server.client("iam")
+    name = _name("r")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST_EC2, MaxSessionDuration=7200)
+    iam.update_role(RoleName=name, MaxSessionDuration=10800)
+    assert iam.get_role(RoleName=name)["Role"]["MaxSessionDuration"] == 10800
+    iam.update_role(RoleName=name, Description="new")
+    role = iam.get_role(RoleName=name)["Role"]
+    assert (role["MaxSessionDuration"], role["Description"]) == (3600, "new")

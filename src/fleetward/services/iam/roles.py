@@ -135,11 +135,11 @@ async def update_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
         await ctx.conn.execute(
             "UPDATE iam_roles SET description = ? WHERE id = ?", req["Description"], row["id"]
         )
-    if req.get("MaxSessionDuration") is not None:
-        await ctx.conn.execute(
-            "UPDATE iam_roles SET max_session_duration = ? WHERE id = ?",
-            _check_duration(req["MaxSessionDuration"]),
-            row["id"],
-        )
+    # As IAM documents it: a MaxSessionDuration left out is set back to the default hour.
+    await ctx.conn.execute(
+        "UPDATE iam_roles SET max_session_duration = ? WHERE id = ?",
+        _check_duration(req.get("MaxSessionDuration")),
+        row["id"],
+    )
     store.invalidate(ctx.env)
     return {}
