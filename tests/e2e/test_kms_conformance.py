@@ -71,3 +71,43 @@ def test_dev_explicit_deny_binds_parameter_store_calls_as_the_caller(dev_server:
     with pytest.raises(botocore.exceptions.ClientError) as e:
         ssm.get_parameter(Name="/conf/denied")
     assert e.value.response["Error"]["Code"] == "ParameterNotFound"
+
+
+@pytest.mark.parametrize(
+    ("create", "supported", "unsupported"),
+    [
+        ({}, ["Decrypt", "GenerateDataKey", "ReEncryptTo", "DescribeKey", "RetireGrant"], "Sign"),
+        ({}, ["Encrypt"], "GetPublicKey"),
+        (
+            {"KeyUsage": "SIGN_VERIFY", "KeySpec": "ECC_NIST_P256"},
+            ["Sign", "Verify", "GetPublicKey"],
+            "Decrypt",
+        ),
+        (
+            {"KeyUsage": "ENCRYPT_DECRYPT", "KeySpec": "RSA_2048"},
+            ["Decrypt", "GetPublicKey"],
+            "GenerateDataKey",
+        ),
+        ({"KeyUsage": "GENERATE_VERIFY_MAC", "KeySpec": "HMAC_256"}, ["GenerateMac", "VerifyMac"], "Encrypt"),
+    ],
+)
+def test_grant_operations_must_be_supported_on_the_key(
+    dev_server: Server, create: dict[str, str], supported: list[str], unsupported: str
+) -> None:
+    """CreateGrant's Operations must be supported on the KMS key (no Sign on a
+    symmetric encryption key, no GenerateDataKey on an asymmetric one): otherwise
+    a ValidationException and no grant, as the service model documents."""
+    kms = dev_server.client("kms")
+    key = kms.create_key(**create)["KeyMetadata"]
+    grantee = "arn:aws:iam::123456789012:root"
+    kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=grantee, Operations=supported)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.create_grant(
+            KeyId=key["KeyId"],
+            GranteePrincipal=grantee,
+            Operations=[supported[0], unsupported],
+        )
+    err = e.value.response["Error"]
+    assert err["Code"] == "ValidationException"
+    assert unsupported in err["Message"]
+    assert len(kms.list_grants(KeyId=key["KeyId"])["Grants"]) == 1

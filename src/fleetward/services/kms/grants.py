@@ -33,13 +33,39 @@ from fleetward.services.kms.grant_rules import (
     new_token,
     validate_grant_tokens,
 )
-from fleetward.services.kms.model import SYMMETRIC_DEFAULT, KeyRecord, require_usable
+from fleetward.services.kms.model import (
+    ENCRYPT_DECRYPT,
+    GENERATE_VERIFY_MAC,
+    SIGN_VERIFY,
+    SYMMETRIC_DEFAULT,
+    KeyRecord,
+    require_usable,
+)
 
 MAX_GRANTS_PER_KEY = 50000
 MAX_CONSTRAINT_PAIRS = 8
 _COLUMNS = (
     "grant_id, key_id, account, name, grantee, retiring, operations, constraints, issuing_account, created"
 )
+# The grant operations each kind of key supports (Developer Guide, "Grant
+# operations"); CreateGrant, DescribeKey and RetireGrant on every key.
+_ANY_KEY = frozenset({"CreateGrant", "DescribeKey", "RetireGrant"})
+_SYMMETRIC_OPERATIONS = _ANY_KEY | {
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+}
+_USAGE_OPERATIONS = {
+    ENCRYPT_DECRYPT: _ANY_KEY | {"Decrypt", "Encrypt", "GetPublicKey", "ReEncryptFrom", "ReEncryptTo"},
+    SIGN_VERIFY: _ANY_KEY | {"Sign", "Verify", "GetPublicKey"},
+    GENERATE_VERIFY_MAC: _ANY_KEY | {"GenerateMac", "VerifyMac"},
+    "KEY_AGREEMENT": _ANY_KEY | {"DeriveSharedSecret", "GetPublicKey"},
+}
 
 
 def _constraints(req: dict[str, Any]) -> tuple[dict[str, str] | None, dict[str, str] | None]:
@@ -63,6 +89,14 @@ def _validate(req: dict[str, Any], key: KeyRecord | None = None) -> None:
             "1 validation error detected: Value '[]' at 'operations' failed to satisfy constraint: "
             "Member must have length greater than or equal to 1"
         )
+    if key is not None:
+        supported = _SYMMETRIC_OPERATIONS if key.symmetric else _USAGE_OPERATIONS.get(key.key_usage, _ANY_KEY)
+        unsupported = [op for op in req["Operations"] if op not in supported]
+        if unsupported:
+            raise ValidationException(
+                f"Grant operations {', '.join(unsupported)} are not supported on a KMS key"
+                f" with KeyUsage {key.key_usage} and KeySpec {key.key_spec}."
+            )
     subset, equals = _constraints(req)
     if key is not None and (subset is not None or equals is not None) and key.key_spec != SYMMETRIC_DEFAULT:
         raise ValidationException(
