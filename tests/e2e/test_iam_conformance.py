@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import uuid
 
+import botocore.exceptions
+import pytest
+
 from tests.support.server import Server
 
 BOUNDARY = json.dumps(
@@ -66,3 +69,18 @@ def test_update_role_without_max_session_duration_applies_the_default_hour(serve
     iam.update_role(RoleName=name, Description="new")
     role = iam.get_role(RoleName=name)["Role"]
     assert (role["MaxSessionDuration"], role["Description"]) == (3600, "new")
+
+
+def test_update_role_description(server: Server) -> None:
+    """UpdateRoleDescription changes the description alone and returns the role."""
+    iam = server.client("iam")
+    name = _name("r")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST_EC2, MaxSessionDuration=7200)
+    role = iam.update_role_description(RoleName=name, Description="test")["Role"]
+    assert (role["RoleName"], role["Description"], role["MaxSessionDuration"]) == (name, "test", 7200)
+    got = iam.get_role(RoleName=name)["Role"]
+    assert (got["Description"], got["MaxSessionDuration"]) == ("test", 7200)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_role_description(RoleName=name + "x", Description="test")
+    err = e.value.response["Error"]
+    assert (err["Code"], err["Message"]) == ("NoSuchEntity", f"The role with name {name}x cannot be found.")

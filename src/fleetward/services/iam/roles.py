@@ -143,3 +143,13 @@ async def update_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     )
     store.invalidate(ctx.env)
     return {}
+
+
+@operation("iam", "UpdateRoleDescription", authorize=authz_entity("UpdateRoleDescription", ROLE))
+async def update_role_description(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """Sets the role's description (the only setting it changes) and returns the role."""
+    row = await entity_row(ctx.conn, ROLE, ctx.account, req["RoleName"])
+    await ctx.conn.execute("UPDATE iam_roles SET description = ? WHERE id = ?", req["Description"], row["id"])
+    row = await ctx.conn.fetchone("SELECT * FROM iam_roles WHERE id = ?", row["id"])
+    store.invalidate(ctx.env)
+    return {"Role": store.role_out(row)}
