@@ -84,3 +84,16 @@ def test_update_role_description(server: Server) -> None:
         iam.update_role_description(RoleName=name + "x", Description="test")
     err = e.value.response["Error"]
     assert (err["Code"], err["Message"]) == ("NoSuchEntity", f"The role with name {name}x cannot be found.")
+
+
+def test_permissions_boundary_type_is_the_models_enum(server: Server) -> None:
+    """AttachedPermissionsBoundary's type is PermissionsBoundaryPolicy (its only enum value)."""
+    iam = server.client("iam")
+    arn = iam.create_policy(PolicyName=_name("boundary"), PolicyDocument=BOUNDARY)["Policy"]["Arn"]
+    expected = {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": arn}
+    user, role = _name("u"), _name("r")
+    assert iam.create_user(UserName=user, PermissionsBoundary=arn)["User"]["PermissionsBoundary"] == expected
+    assert iam.get_user(UserName=user)["User"]["PermissionsBoundary"] == expected
+    created = iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST_EC2, PermissionsBoundary=arn)
+    assert created["Role"]["PermissionsBoundary"] == expected
+    assert iam.get_role(RoleName=role)["Role"]["PermissionsBoundary"] == expected

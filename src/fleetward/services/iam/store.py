@@ -292,7 +292,7 @@ def user_out(row: Any) -> dict[str, Any]:
     }
     if row["boundary_arn"]:
         out["PermissionsBoundary"] = {
-            "PermissionsBoundaryType": "Policy",
+            "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
             "PermissionsBoundaryArn": row["boundary_arn"],
         }
     tags = load_tags(row["tags"])
@@ -316,7 +316,7 @@ def role_out(row: Any, *, full: bool = True) -> dict[str, Any]:
     if full:
         if row["boundary_arn"]:
             out["PermissionsBoundary"] = {
-                "PermissionsBoundaryType": "Policy",
+                "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
                 "PermissionsBoundaryArn": row["boundary_arn"],
             }
         tags = load_tags(row["tags"])
