@@ -111,3 +111,47 @@ def test_grant_operations_must_be_supported_on_the_key(
     assert err["Code"] == "ValidationException"
     assert unsupported in err["Message"]
     assert len(kms.list_grants(KeyId=key["KeyId"])["Grants"]) == 1
+
+
+@pytest.mark.parametrize(("operation", "maximum"), [("list_aliases", 100), ("list_resource_tags", 50)])
+def test_list_limits_are_those_the_service_model_documents(
+    dev_server: Server, operation: str, maximum: int
+) -> None:
+    """ListAliases takes a Limit of 1 to 100, ListResourceTags 1 to 50 (the shapes
+    allow up to 1000): past that, AWS's constraint ValidationException."""
+    kms = dev_server.client("kms")
+    key = kms.create_key(Tags=[{"TagKey": "k", "TagValue": "v"}])["KeyMetadata"]
+    call = getattr(kms, operation)
+    kwargs = {"KeyId": key["KeyId"]}
+    assert call(Limit=maximum, **kwargs)["Truncated"] is False
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        call(Limit=maximum + 1, **kwargs)
+    err = e.value.response["Error"]
+    assert err["Code"] == "ValidationException"
+    assert err["Message"] == (
+        f"1 validation error detected: Value '{maximum + 1}' at 'limit' failed to satisfy constraint: "
+        f"Member must have value less than or equal to {maximum}"
+    )
+
+
+def test_grant_constraint_values_are_at_most_384_characters(dev_server: Server) -> None:
+    """An encryption context value in a grant constraint cannot exceed 384 characters."""
+    kms = dev_server.client("kms")
+    key = kms.create_key()["KeyMetadata"]
+    grantee = "arn:aws:iam::123456789012:root"
+    for kind in ("EncryptionContextSubset", "EncryptionContextEquals"):
+        kms.create_grant(
+            KeyId=key["KeyId"],
+            GranteePrincipal=grantee,
+            Operations=["Decrypt"],
+            Constraints={kind: {"k": "v" * 384}},
+        )
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            kms.create_grant(
+                KeyId=key["KeyId"],
+                GranteePrincipal=grantee,
+                Operations=["Decrypt"],
+                Constraints={kind: {"k": "v" * 385}},
+            )
+        assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert len(kms.list_grants(KeyId=key["KeyId"])["Grants"]) == 2

@@ -14,7 +14,7 @@ from typing import Any
 from fleetward.protocol.errors import ValidationException
 from fleetward.protocol.registry import Check, operation
 from fleetward.services.context import CallContext
-from fleetward.services.kms.common import engine, page, require_customer_managed, resolve
+from fleetward.services.kms.common import engine, limit_at_most, page, require_customer_managed, resolve
 from fleetward.services.kms.engine import MANAGED_SSM_ALIAS, alias_arn
 from fleetward.services.kms.errors import (
     AlreadyExistsException,
@@ -214,7 +214,7 @@ async def list_aliases(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     Unfiltered, the list includes ``alias/aws/ssm`` before its AWS managed key
     is created, without ``TargetKeyId``, as AWS lists its predefined aliases.
     """
-    limit = req.get("Limit") or 50
+    limit = limit_at_most(req.get("Limit"), 100) or 50
     sql = "SELECT name, key_id, created, updated FROM kms_aliases WHERE account = ? AND region = ?"
     args: list[Any] = [ctx.account, ctx.region]
     if req.get("KeyId"):

@@ -16,6 +16,7 @@ from fleetward.services.kms.model import KeyManager, KeyRecord
 __all__ = [
     "engine",
     "key_scoped",
+    "limit_at_most",
     "page",
     "require_customer_managed",
     "resolve",
@@ -93,6 +94,17 @@ def tag_keys(tags: Sequence[dict[str, str]]) -> dict[str, Any]:
     keys: dict[str, Any] = {f"aws:requesttag/{t['TagKey'].lower()}": t["TagValue"] for t in tags}
     keys["aws:tagkeys"] = [t["TagKey"] for t in tags]
     return keys
+
+
+def limit_at_most(value: int | None, maximum: int) -> int | None:
+    """A list call's ``Limit``; past ``maximum`` (the operation's documented range,
+    narrower than the shape's), AWS's constraint ValidationException."""
+    if value is not None and value > maximum:
+        raise ValidationException(
+            f"1 validation error detected: Value '{value}' at 'limit' failed to satisfy constraint: "
+            f"Member must have value less than or equal to {maximum}"
+        )
+    return value
 
 
 def positive_limit(value: int | None) -> int | None:

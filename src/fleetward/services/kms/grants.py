@@ -44,6 +44,7 @@ from fleetward.services.kms.model import (
 
 MAX_GRANTS_PER_KEY = 50000
 MAX_CONSTRAINT_PAIRS = 8
+MAX_CONSTRAINT_VALUE = 384
 _COLUMNS = (
     "grant_id, key_id, account, name, grantee, retiring, operations, constraints, issuing_account, created"
 )
@@ -75,6 +76,11 @@ def _constraints(req: dict[str, Any]) -> tuple[dict[str, str] | None, dict[str, 
         if value is not None and len(value) > MAX_CONSTRAINT_PAIRS:
             raise ValidationException(
                 f"A grant constraint can include at most {MAX_CONSTRAINT_PAIRS} encryption context pairs."
+            )
+        if value is not None and any(len(v) > MAX_CONSTRAINT_VALUE for v in value.values()):
+            raise ValidationException(
+                "The encryption context value in a grant constraint cannot exceed"
+                f" {MAX_CONSTRAINT_VALUE} characters."
             )
     return subset, equals
 

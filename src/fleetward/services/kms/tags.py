@@ -9,6 +9,7 @@ from fleetward.services.context import CallContext
 from fleetward.services.kms.common import (
     engine,
     key_scoped,
+    limit_at_most,
     page,
     require_customer_managed,
     resolve,
@@ -98,7 +99,7 @@ async def untag_resource(ctx: CallContext, req: dict[str, Any]) -> None:
 )
 async def list_resource_tags(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     key = await resolve(ctx, req["KeyId"], allow_alias=False)
-    limit = req.get("Limit") or 50
+    limit = limit_at_most(req.get("Limit"), 50) or 50
     marker = req.get("Marker") or ""
     tags = [(k, v) for k, v in await engine(ctx).tags(ctx.conn, key.key_id) if k > marker]
     items, more = page(tags, limit, 50)
