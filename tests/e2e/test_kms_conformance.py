@@ -155,3 +155,21 @@ def test_grant_constraint_values_are_at_most_384_characters(dev_server: Server) 
             )
         assert e.value.response["Error"]["Code"] == "ValidationException"
     assert len(kms.list_grants(KeyId=key["KeyId"])["Grants"]) == 2
+
+
+def test_rotation_status_is_false_while_pending_deletion(dev_server: Server) -> None:
+    """GetKeyRotationStatus: a key pending deletion reports rotation off; cancelling
+    the deletion brings the original status back. Disabling changes nothing."""
+    kms = dev_server.client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=key, RotationPeriodInDays=180)
+    kms.disable_key(KeyId=key)
+    assert kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"] is True
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    pending = kms.get_key_rotation_status(KeyId=key)
+    assert pending["KeyRotationEnabled"] is False
+    assert "NextRotationDate" not in pending and "RotationPeriodInDays" not in pending
+    kms.cancel_key_deletion(KeyId=key)
+    restored = kms.get_key_rotation_status(KeyId=key)
+    assert restored["KeyRotationEnabled"] is True
+    assert restored["RotationPeriodInDays"] == 180

@@ -15,7 +15,7 @@ from fleetward.protocol.registry import operation
 from fleetward.services.context import CallContext
 from fleetward.services.kms.common import engine, key_scoped, page, require_customer_managed, resolve
 from fleetward.services.kms.errors import LimitExceededException, UnsupportedOperationException
-from fleetward.services.kms.model import DAY, DEFAULT_ROTATION_DAYS, KeyRecord, require_usable
+from fleetward.services.kms.model import DAY, DEFAULT_ROTATION_DAYS, KeyRecord, KeyState, require_usable
 
 MAX_ON_DEMAND = 10
 
@@ -68,9 +68,12 @@ async def disable_key_rotation(ctx: CallContext, req: dict[str, Any]) -> None:
     authorize=key_scoped("kms:GetKeyRotationStatus", allow_alias=False),
 )
 async def get_key_rotation_status(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """Whether the key rotates; false while it is pending deletion (cancelling the
+    deletion brings the setting back, as AWS documents). Disabling changes nothing."""
     key = await resolve(ctx, req["KeyId"], allow_alias=False)
-    out: dict[str, Any] = {"KeyRotationEnabled": key.rotation_enabled, "KeyId": key.arn}
-    if key.rotation_enabled and key.rotation_period:
+    enabled = key.rotation_enabled and key.state is not KeyState.PENDING_DELETION
+    out: dict[str, Any] = {"KeyRotationEnabled": enabled, "KeyId": key.arn}
+    if enabled and key.rotation_period:
         out["RotationPeriodInDays"] = key.rotation_period
         if key.next_rotation is not None:
             out["NextRotationDate"] = _dt(key.next_rotation)
