@@ -97,3 +97,70 @@ def test_permissions_boundary_type_is_the_models_enum(server: Server) -> None:
     created = iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST_EC2, PermissionsBoundary=arn)
     assert created["Role"]["PermissionsBoundary"] == expected
     assert iam.get_role(RoleName=role)["Role"]["PermissionsBoundary"] == expected
+
+
+def test_get_account_authorization_details(dev_server: Server) -> None:
+    """Users, groups, roles and policies with their inline and attached policies,
+    memberships and instance profiles; Filter picks the types; MaxItems pages."""
+    dev_server.admin_post("/_fleetward/reset")
+    iam = dev_server.client("iam")
+    arn = iam.create_policy(PolicyName="local", PolicyDocument=BOUNDARY, Description="d")["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=BOUNDARY, SetAsDefault=True)
+    iam.create_user(UserName="alice", Tags=[{"Key": "k", "Value": "v"}])
+    iam.put_user_policy(UserName="alice", PolicyName="inline", PolicyDocument=BOUNDARY)
+    iam.create_group(GroupName="devs")
+    iam.add_user_to_group(GroupName="devs", UserName="alice")
+    iam.attach_group_policy(GroupName="devs", PolicyArn=arn)
+    iam.create_role(RoleName="app", AssumeRolePolicyDocument=TRUST_EC2, Description="role d")
+    iam.put_role_policy(RoleName="app", PolicyName="inline", PolicyDocument=BOUNDARY)
+    iam.attach_role_policy(RoleName="app", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    iam.create_instance_profile(InstanceProfileName="ip")
+    iam.add_role_to_instance_profile(InstanceProfileName="ip", RoleName="app")
+
+    full = iam.get_account_authorization_details()
+    assert not full["IsTruncated"]
+    (user,) = full["UserDetailList"]
+    assert (user["UserName"], user["GroupList"], user["Tags"]) == (
+        "alice",
+        ["devs"],
+        [{"Key": "k", "Value": "v"}],
+    )
+    assert user["UserPolicyList"] == [{"PolicyName": "inline", "PolicyDocument": json.loads(BOUNDARY)}]
+    assert user["AttachedManagedPolicies"] == []
+    (group,) = full["GroupDetailList"]
+    assert group["AttachedManagedPolicies"] == [{"PolicyName": "local", "PolicyArn": arn}]
+    (role,) = full["RoleDetailList"]
+    assert role["RolePolicyList"][0]["PolicyName"] == "inline"
+    assert role["AttachedManagedPolicies"] == [
+        {"PolicyName": "ReadOnlyAccess", "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}
+    ]
+    assert role["InstanceProfileList"][0]["InstanceProfileName"] == "ip"
+    assert role["InstanceProfileList"][0]["Roles"][0]["Description"] == "role d"
+    assert role["RoleLastUsed"] == {}
+    # Customer-managed policies, and AWS-managed ones only when attached.
+    by_arn = {p["Arn"]: p for p in full["Policies"]}
+    assert set(by_arn) == {arn, "arn:aws:iam::aws:policy/ReadOnlyAccess"}
+    local = by_arn[arn]
+    assert (local["Description"], local["AttachmentCount"], local["DefaultVersionId"]) == ("d", 1, "v2")
+    assert [(v["VersionId"], v["IsDefaultVersion"]) for v in local["PolicyVersionList"]] == [
+        ("v2", True),
+        ("v1", False),
+    ]
+    assert local["PolicyVersionList"][0]["Document"] == json.loads(BOUNDARY)
+
+    only_roles = iam.get_account_authorization_details(Filter=["Role"])
+    assert [
+        len(only_roles[k]) for k in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+    ] == [
+        0,
+        0,
+        1,
+        0,
+    ]
+    aws = iam.get_account_authorization_details(Filter=["AWSManagedPolicy"])["Policies"]
+    assert [p["PolicyName"] for p in aws] == ["ReadOnlyAccess"]
+
+    first = iam.get_account_authorization_details(MaxItems=2)
+    assert first["IsTruncated"] and len(first["UserDetailList"]) + len(first["GroupDetailList"]) == 2
+    rest = iam.get_account_authorization_details(Marker=first["Marker"])
+    assert not rest["IsTruncated"] and len(rest["RoleDetailList"]) == 1 and len(rest["Policies"]) == 2

@@ -12,7 +12,16 @@ from __future__ import annotations
 from fleetward.services.context import ServiceEnv
 from fleetward.services.kms.rewrap import WrappedColumn
 
-MODULES = ("users", "groups", "roles", "policies", "inline", "simulator", "instance_profiles")
+MODULES = (
+    "users",
+    "groups",
+    "roles",
+    "policies",
+    "inline",
+    "simulator",
+    "instance_profiles",
+    "authorization_details",
+)
 
 
 def _key_aad(access_key_id: str) -> bytes:
