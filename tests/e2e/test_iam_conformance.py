@@ -164,3 +164,63 @@ def test_get_account_authorization_details(dev_server: Server) -> None:
     assert first["IsTruncated"] and len(first["UserDetailList"]) + len(first["GroupDetailList"]) == 2
     rest = iam.get_account_authorization_details(Marker=first["Marker"])
     assert not rest["IsTruncated"] and len(rest["RoleDetailList"]) == 1 and len(rest["Policies"]) == 2
+
+
+KEYED = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::bucket/${aws:username}/*",
+                "Condition": {
+                    "IpAddress": {"aws:SourceIp": "10.0.0.0/8"},
+                    "StringEquals": {"aws:SourceVpc": "vpc-1"},
+                },
+            },
+            {
+                "Effect": "Deny",
+                "Action": "s3:*",
+                "Resource": "*",
+                "Condition": {"NotIpAddress": {"AWS:SOURCEIP": "10.0.0.0/8"}},
+            },
+        ],
+    }
+)
+
+
+def test_get_context_keys_for_policies(server: Server) -> None:
+    """The condition keys and policy variables the policies reference, once each;
+    for a user, its own and its groups' policies."""
+    iam = server.client("iam")
+    assert iam.get_context_keys_for_custom_policy(PolicyInputList=[KEYED])["ContextKeyNames"] == [
+        "aws:SourceIp",
+        "aws:SourceVpc",
+        "aws:username",
+    ]
+    user, group = _name("u"), _name("g")
+    iam.create_user(UserName=user)
+    arn = iam.get_user(UserName=user)["User"]["Arn"]
+    assert iam.get_context_keys_for_principal_policy(PolicySourceArn=arn)["ContextKeyNames"] == []
+    iam.create_group(GroupName=group)
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    iam.put_group_policy(GroupName=group, PolicyName="keyed", PolicyDocument=KEYED)
+    extra = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "ec2:*",
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"ec2:Region": "us-east-1"}},
+                }
+            ],
+        }
+    )
+    got = iam.get_context_keys_for_principal_policy(PolicySourceArn=arn, PolicyInputList=[extra])
+    assert got["ContextKeyNames"] == ["aws:SourceIp", "aws:SourceVpc", "aws:username", "ec2:Region"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_context_keys_for_principal_policy(PolicySourceArn=arn + "x")
+    assert e.value.response["Error"]["Code"] == "NoSuchEntity"

@@ -12,7 +12,7 @@ from fleetward.iam.simulate import EvalDecision, simulate_policy
 from fleetward.protocol.registry import Check, operation
 from fleetward.services.context import CallContext
 from fleetward.services.iam import store
-from fleetward.services.iam.entities import KINDS, entity_row
+from fleetward.services.iam.entities import KINDS, Kind, entity_row
 from fleetward.services.iam.errors import InvalidInput
 
 _LIST_TYPES = {"stringList", "numericList", "booleanList", "ipList", "binaryList", "dateList"}
@@ -123,9 +123,9 @@ async def _authz_principal(ctx: CallContext, req: dict[str, Any]) -> list[Check]
     return [Check("iam:SimulatePrincipalPolicy", req["PolicySourceArn"])]
 
 
-@operation("iam", "SimulatePrincipalPolicy", read_only=True, authorize=_authz_principal)
-async def simulate_principal_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    source = req["PolicySourceArn"]
+async def _principal_policies(ctx: CallContext, source: str) -> tuple[Kind, Any]:
+    """The user, group or role ``source`` names (its kind) and its loaded policies
+    (a user's include its groups'); InvalidInput or NoSuchEntity otherwise."""
     parsed = Arn.parse(source)
     if parsed is None or parsed.service != "iam" or parsed.account != ctx.account:
         raise InvalidInput(f"Invalid ARN: {source}")
@@ -137,9 +137,13 @@ async def simulate_principal_policy(ctx: CallContext, req: dict[str, Any]) -> di
     directory = ctx.env.extras.get("iam")
     if directory is None:
         raise InvalidInput("the policy simulator needs the IAM directory")
-    loaded = await directory.load_policies(
-        ctx.conn, kind.word if kind.word != "group" else "group", row["id"]
-    )
+    return kind, await directory.load_policies(ctx.conn, kind.word, row["id"])
+
+
+@operation("iam", "SimulatePrincipalPolicy", read_only=True, authorize=_authz_principal)
+async def simulate_principal_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    source = req["PolicySourceArn"]
+    kind, loaded = await _principal_policies(ctx, source)
     identity = [(p, _source_type(p.name, kind.word)) for p in loaded.identity]
     extra, boundary = _inputs(req)
     caller = req.get("CallerArn") or (source if kind.word == "user" else "")
@@ -150,3 +154,40 @@ async def simulate_principal_policy(ctx: CallContext, req: dict[str, Any]) -> di
 async def simulate_custom_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     extra, boundary = _inputs(req)
     return _simulate(req, ctx.account, req.get("CallerArn") or "", extra, boundary)
+
+
+def _context_key_names(policies: list[CompiledPolicy]) -> dict[str, list[str]]:
+    """``ContextKeyNames``: the condition keys and policy variables the policies
+    reference, each once whatever its case, sorted."""
+    found: dict[str, str] = {}
+    for policy in policies:
+        for statement in policy.statements:
+            for key in statement.condition_keys:
+                found.setdefault(key.lower(), key)
+    return {"ContextKeyNames": [found[k] for k in sorted(found)]}
+
+
+@operation("iam", "GetContextKeysForCustomPolicy", read_only=True)
+async def get_context_keys_for_custom_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    return _context_key_names(
+        [
+            store.compile_document(doc, name=f"PolicyInputList.{i + 1}")
+            for i, doc in enumerate(req["PolicyInputList"])
+        ]
+    )
+
+
+async def _authz_context_keys(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
+    return [Check("iam:GetContextKeysForPrincipalPolicy", req["PolicySourceArn"])]
+
+
+@operation("iam", "GetContextKeysForPrincipalPolicy", read_only=True, authorize=_authz_context_keys)
+async def get_context_keys_for_principal_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """The keys of the user's (with its groups'), group's or role's identity
+    policies and of ``PolicyInputList``."""
+    _, loaded = await _principal_policies(ctx, req["PolicySourceArn"])
+    extra = [
+        store.compile_document(doc, name=f"PolicyInputList.{i + 1}")
+        for i, doc in enumerate(req.get("PolicyInputList") or ())
+    ]
+    return _context_key_names([*loaded.identity, *extra])
