@@ -224,3 +224,42 @@ def test_get_context_keys_for_policies(server: Server) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.get_context_keys_for_principal_policy(PolicySourceArn=arn + "x")
     assert e.value.response["Error"]["Code"] == "NoSuchEntity"
+
+
+def test_get_account_summary(dev_server: Server) -> None:
+    """Counts of the account's entities and the quotas (those enforced as enforced)."""
+    dev_server.admin_post("/_fleetward/reset")
+    iam = dev_server.client("iam")
+    empty = iam.get_account_summary()["SummaryMap"]
+    assert {
+        k: empty[k] for k in ("Users", "Groups", "Roles", "Policies", "PolicyVersionsInUse")
+    } == dict.fromkeys(("Users", "Groups", "Roles", "Policies", "PolicyVersionsInUse"), 0)
+    assert (empty["AccessKeysPerUserQuota"], empty["VersionsPerPolicyQuota"], empty["PolicySizeQuota"]) == (
+        2,
+        5,
+        6144,
+    )
+    assert empty["UsersQuota"] == 5000 and empty["MFADevices"] == 0
+    arn = iam.create_policy(PolicyName="p", PolicyDocument=BOUNDARY)["Policy"]["Arn"]
+    iam.create_user(UserName="u")
+    iam.create_group(GroupName="g")
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=TRUST_EC2)
+    iam.create_instance_profile(InstanceProfileName="ip")
+    for call, kw in (
+        (iam.attach_user_policy, {"UserName": "u"}),
+        (iam.attach_group_policy, {"GroupName": "g"}),
+        (iam.attach_role_policy, {"RoleName": "r"}),
+    ):
+        call(PolicyArn=arn, **kw)
+    iam.attach_role_policy(RoleName="r", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    got = iam.get_account_summary()["SummaryMap"]
+    assert {
+        k: got[k] for k in ("Users", "Groups", "Roles", "InstanceProfiles", "Policies", "PolicyVersionsInUse")
+    } == {
+        "Users": 1,
+        "Groups": 1,
+        "Roles": 1,
+        "InstanceProfiles": 1,
+        "Policies": 1,
+        "PolicyVersionsInUse": 4,
+    }

@@ -21,6 +21,7 @@ MODULES = (
     "simulator",
     "instance_profiles",
     "authorization_details",
+    "account_summary",
 )
 
 
