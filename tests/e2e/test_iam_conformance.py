@@ -263,3 +263,8 @@ def test_get_account_summary(dev_server: Server) -> None:
         "Policies": 1,
         "PolicyVersionsInUse": 4,
     }
+
+
+def test_list_account_aliases_answers_none(server: Server) -> None:
+    got = server.client("iam").list_account_aliases()
+    assert (got["AccountAliases"], got["IsTruncated"]) == ([], False)

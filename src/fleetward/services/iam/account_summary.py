@@ -1,5 +1,6 @@
-"""IAM GetAccountSummary: how many users, groups, roles, instance profiles and
-policies the account holds, and the quotas that apply to them.
+"""IAM account-level reads. GetAccountSummary: how many users, groups, roles,
+instance profiles and policies the account holds, and the quotas that apply to
+them. ListAccountAliases: none (fleetward has no CreateAccountAlias yet).
 
 Quotas fleetward enforces are reported as enforced; the others are IAM's
 defaults. Features fleetward does not have (MFA devices, server and signing
@@ -80,3 +81,8 @@ async def get_account_summary(ctx: CallContext, req: dict[str, Any]) -> dict[str
         attached += int(row[0]) if row else 0
     summary["PolicyVersionsInUse"] = attached
     return {"SummaryMap": summary}
+
+
+@operation("iam", "ListAccountAliases", read_only=True, authorize=authz_account("ListAccountAliases"))
+async def list_account_aliases(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    return store.page([], req, "AccountAliases")
