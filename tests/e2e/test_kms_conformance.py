@@ -173,3 +173,34 @@ def test_rotation_status_is_false_while_pending_deletion(dev_server: Server) -> 
     restored = kms.get_key_rotation_status(KeyId=key)
     assert restored["KeyRotationEnabled"] is True
     assert restored["RotationPeriodInDays"] == 180
+
+
+def test_key_material_ids(dev_server: Server) -> None:
+    """Symmetric encryption keys name their current key material (DescribeKey's
+    CurrentKeyMaterialId); ListKeyRotations entries carry KeyMaterialId and
+    KeyMaterialState, and IncludeKeyMaterial=ALL_KEY_MATERIAL adds the first
+    key material (without RotationDate and RotationType)."""
+    kms = dev_server.client("kms")
+    key = kms.create_key()["KeyMetadata"]
+    first = key["CurrentKeyMaterialId"]
+    assert len(first) == 64 and int(first, 16) >= 0
+    assert kms.list_key_rotations(KeyId=key["KeyId"])["Rotations"] == []
+    only = kms.list_key_rotations(KeyId=key["KeyId"], IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]
+    assert only == [{"KeyId": key["KeyId"], "KeyMaterialId": first, "KeyMaterialState": "CURRENT"}]
+
+    kms.rotate_key_on_demand(KeyId=key["KeyId"])
+    current = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["CurrentKeyMaterialId"]
+    assert current != first
+    rotations = kms.list_key_rotations(KeyId=key["KeyId"])["Rotations"]
+    assert [(r["KeyMaterialId"], r["KeyMaterialState"], r["RotationType"]) for r in rotations] == [
+        (current, "CURRENT", "ON_DEMAND")
+    ]
+    every = kms.list_key_rotations(KeyId=key["KeyId"], IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]
+    assert [(r["KeyMaterialId"], r["KeyMaterialState"]) for r in every] == [
+        (first, "NON_CURRENT"),
+        (current, "CURRENT"),
+    ]
+    assert "RotationDate" not in every[0] and "RotationDate" in every[1]
+
+    signing = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec="ECC_NIST_P256")["KeyMetadata"]
+    assert "CurrentKeyMaterialId" not in signing

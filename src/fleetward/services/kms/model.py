@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -135,6 +136,11 @@ class KeyRecord:
             return {"SigningAlgorithms": list(SIGNING_ALGORITHMS[self.key_spec])}
         return {"MacAlgorithms": [MAC_ALGORITHMS[self.key_spec]]}
 
+    def key_material_id(self, version: int) -> str:
+        """The ``KeyMaterialId`` of backing-key ``version``: 64 hex digits, stable,
+        derived from the key ARN and version (never from the material itself)."""
+        return hashlib.sha256(f"{self.arn}#{version}".encode()).hexdigest()
+
     def metadata(self) -> dict[str, Any]:
         """``KeyMetadata`` as AWS returns it."""
         meta: dict[str, Any] = {
@@ -153,6 +159,9 @@ class KeyRecord:
             "MultiRegion": False,
             **self.algorithms(),
         }
+        if self.symmetric:
+            # Only symmetric encryption keys have several (rotated) key materials.
+            meta["CurrentKeyMaterialId"] = self.key_material_id(self.current_version)
         if self.state is KeyState.PENDING_DELETION and self.deletion_date is not None:
             meta["DeletionDate"] = _dt(self.deletion_date)
             if self.pending_window is not None:

@@ -107,30 +107,36 @@ async def rotate_key_on_demand(ctx: CallContext, req: dict[str, Any]) -> dict[st
     authorize=key_scoped("kms:ListKeyRotations", allow_alias=False),
 )
 async def list_key_rotations(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    """Rotations oldest first, each with its KeyMaterialId and KeyMaterialState;
+    IncludeKeyMaterial=ALL_KEY_MATERIAL adds a symmetric key's first key material
+    (no RotationDate or RotationType, as AWS lists it)."""
     key = await resolve(ctx, req["KeyId"], allow_alias=False)
     limit = req.get("Limit") or 100
     marker = req.get("Marker")
     after = int(marker) if marker and marker.isdigit() else 0
+    everything = req.get("IncludeKeyMaterial") == "ALL_KEY_MATERIAL" and key.symmetric
     rows = await ctx.conn.fetchall(
-        "SELECT version, created, rotation_type FROM kms_key_versions"
-        " WHERE key_id = ? AND rotation_type IS NOT NULL AND version > ?"
-        " ORDER BY version LIMIT ?",
+        "SELECT version, created, rotation_type FROM kms_key_versions WHERE key_id = ? AND version > ?"
+        + ("" if everything else " AND rotation_type IS NOT NULL")
+        + " ORDER BY version LIMIT ?",
         key.key_id,
         after,
         limit + 1,
     )
     items, more = page(rows, limit, 100)
-    out: dict[str, Any] = {
-        "Rotations": [
-            {
-                "KeyId": key.key_id,
-                "RotationDate": _dt(float(r["created"])),
-                "RotationType": r["rotation_type"],
-            }
-            for r in items
-        ],
-        "Truncated": more,
-    }
+    rotations: list[dict[str, Any]] = []
+    for r in items:
+        version = int(r["version"])
+        entry: dict[str, Any] = {
+            "KeyId": key.key_id,
+            "KeyMaterialId": key.key_material_id(version),
+            "KeyMaterialState": "CURRENT" if version == key.current_version else "NON_CURRENT",
+        }
+        if r["rotation_type"] is not None:
+            entry["RotationDate"] = _dt(float(r["created"]))
+            entry["RotationType"] = r["rotation_type"]
+        rotations.append(entry)
+    out: dict[str, Any] = {"Rotations": rotations, "Truncated": more}
     if more:
         out["NextMarker"] = str(items[-1]["version"])
     return out
