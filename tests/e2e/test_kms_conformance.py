@@ -204,3 +204,38 @@ def test_key_material_ids(dev_server: Server) -> None:
 
     signing = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec="ECC_NIST_P256")["KeyMetadata"]
     assert "CurrentKeyMaterialId" not in signing
+
+
+def test_cryptographic_operations_name_the_key_material_they_used(dev_server: Server) -> None:
+    """Decrypt, GenerateDataKey(WithoutPlaintext) and ReEncrypt return the
+    KeyMaterialId of the symmetric key material involved (the model's
+    KeyMaterialId, SourceKeyMaterialId, DestinationKeyMaterialId); asymmetric
+    ciphertexts have none."""
+    kms = dev_server.client("kms")
+    key = kms.create_key()["KeyMetadata"]
+    first = key["CurrentKeyMaterialId"]
+    blob = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")["CiphertextBlob"]
+    made = kms.generate_data_key(KeyId=key["KeyId"], KeySpec="AES_256")
+    assert made["KeyMaterialId"] == first
+    bare = kms.generate_data_key_without_plaintext(KeyId=key["KeyId"], NumberOfBytes=16)
+    assert bare["KeyMaterialId"] == first
+
+    kms.rotate_key_on_demand(KeyId=key["KeyId"])
+    second = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["CurrentKeyMaterialId"]
+    # An old ciphertext is opened with the material that made it.
+    assert kms.decrypt(CiphertextBlob=blob)["KeyMaterialId"] == first
+    moved = kms.re_encrypt(CiphertextBlob=blob, DestinationKeyId=key["KeyId"])
+    assert (moved["SourceKeyMaterialId"], moved["DestinationKeyMaterialId"]) == (first, second)
+    assert kms.decrypt(CiphertextBlob=moved["CiphertextBlob"])["KeyMaterialId"] == second
+
+    rsa = kms.create_key(KeyUsage="ENCRYPT_DECRYPT", KeySpec="RSA_2048")["KeyMetadata"]
+    to_rsa = kms.re_encrypt(
+        CiphertextBlob=blob,
+        DestinationKeyId=rsa["KeyId"],
+        DestinationEncryptionAlgorithm="RSAES_OAEP_SHA_256",
+    )
+    assert to_rsa["SourceKeyMaterialId"] == first and "DestinationKeyMaterialId" not in to_rsa
+    opened = kms.decrypt(
+        CiphertextBlob=to_rsa["CiphertextBlob"], KeyId=rsa["KeyId"], EncryptionAlgorithm="RSAES_OAEP_SHA_256"
+    )
+    assert opened["Plaintext"] == b"x" and "KeyMaterialId" not in opened

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from fleetward.crypto import kms_blob
 from fleetward.protocol.errors import ValidationException
 from fleetward.protocol.registry import Check, operation
 from fleetward.services.context import CallContext
@@ -36,6 +37,11 @@ def _algorithm(req: dict[str, Any], field: str = "EncryptionAlgorithm") -> str:
             f"The encryption algorithm {algorithm} is not supported by a SYMMETRIC_DEFAULT key."
         )
     return algorithm
+
+
+def _material_id(key: KeyRecord, blob: bytes) -> str:
+    """The KeyMaterialId of the backing key a (well-formed) symmetric blob of ``key`` names."""
+    return key.key_material_id(kms_blob.parse_header(blob).key_version)
 
 
 def _dry_run(req: dict[str, Any]) -> None:
@@ -128,7 +134,10 @@ async def decrypt(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
         ctx, key, _blob(req), context, req.get("EncryptionAlgorithm"), "Decrypt"
     )
     _dry_run(req)
-    return {"KeyId": key.arn, "Plaintext": plaintext, "EncryptionAlgorithm": algorithm}
+    out = {"KeyId": key.arn, "Plaintext": plaintext, "EncryptionAlgorithm": algorithm}
+    if key.symmetric:
+        out["KeyMaterialId"] = _material_id(key, _blob(req))
+    return out
 
 
 async def _authz_reencrypt(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
@@ -177,13 +186,18 @@ async def re_encrypt(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
             ctx, dest, plaintext, req.get("DestinationEncryptionAlgorithm"), dest_context, "ReEncrypt"
         )
     _dry_run(req)
-    return {
+    out = {
         "CiphertextBlob": blob,
         "SourceKeyId": source.arn,
         "KeyId": dest.arn,
         "SourceEncryptionAlgorithm": source_alg,
         "DestinationEncryptionAlgorithm": dest_alg,
     }
+    if source.symmetric:
+        out["SourceKeyMaterialId"] = _material_id(source, _blob(req))
+    if dest.symmetric:
+        out["DestinationKeyMaterialId"] = _material_id(dest, blob)
+    return out
 
 
 def _data_key_size(req: dict[str, Any]) -> int:
@@ -213,7 +227,12 @@ async def _data_key(ctx: CallContext, req: dict[str, Any]) -> tuple[KeyRecord, b
 async def generate_data_key(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     """A fresh data key, in plaintext and encrypted; neither is stored."""
     key, data_key, blob = await _data_key(ctx, req)
-    return {"CiphertextBlob": blob, "Plaintext": data_key, "KeyId": key.arn}
+    return {
+        "CiphertextBlob": blob,
+        "Plaintext": data_key,
+        "KeyId": key.arn,
+        "KeyMaterialId": _material_id(key, blob),
+    }
 
 
 @operation(
@@ -224,7 +243,7 @@ async def generate_data_key(ctx: CallContext, req: dict[str, Any]) -> dict[str, 
 )
 async def generate_data_key_without_plaintext(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     key, _data, blob = await _data_key(ctx, req)
-    return {"CiphertextBlob": blob, "KeyId": key.arn}
+    return {"CiphertextBlob": blob, "KeyId": key.arn, "KeyMaterialId": _material_id(key, blob)}
 
 
 @operation("kms", "GenerateRandom", read_only=True)
