@@ -254,14 +254,7 @@ def build_record(
     rec["requestID"] = request_id
     rec["eventID"] = event_id
     rec["readOnly"] = read_only
-    if resources:
-        rec["resources"] = [
-            {"ARN": r["ARN"], "accountId": account, "type": r.get("type") or None} for r in resources
-        ]
-    rec["eventType"] = "AwsApiCall"
-    rec["managementEvent"] = True
-    rec["recipientAccountId"] = account
-    rec["eventCategory"] = "Management"
+    _close(rec, "AwsApiCall", account, resources)
     if tls:
         rec["tlsDetails"] = tls
     text = dumps(rec)
@@ -284,6 +277,18 @@ def build_record(
         resources=resources,
         text=text.decode(),
     )
+
+
+def _close(rec: dict[str, Any], event_type: str, account: str, resources: list[dict[str, str]]) -> None:
+    """The members every record ends with, in CloudTrail's order."""
+    if resources:
+        rec["resources"] = [
+            {"ARN": r["ARN"], "accountId": account, "type": r.get("type") or None} for r in resources
+        ]
+    rec["eventType"] = event_type
+    rec["managementEvent"] = True
+    rec["recipientAccountId"] = account
+    rec["eventCategory"] = "Management"
 
 
 def build_service_event(
@@ -316,14 +321,7 @@ def build_service_event(
         rec["additionalEventData"] = additional
     rec["eventID"] = event_id
     rec["readOnly"] = False
-    if resources:
-        rec["resources"] = [
-            {"ARN": r["ARN"], "accountId": account, "type": r.get("type") or None} for r in resources
-        ]
-    rec["eventType"] = "AwsServiceEvent"
-    rec["managementEvent"] = True
-    rec["recipientAccountId"] = account
-    rec["eventCategory"] = "Management"
+    _close(rec, "AwsServiceEvent", account, resources)
     return AuditRecord(
         account=account,
         region=region,

@@ -24,7 +24,7 @@ from fleetward.iam.evaluate import DecisionKind, evaluate
 from fleetward.protocol.errors import AccessDeniedException
 from fleetward.protocol.registry import Check
 from fleetward.services.iam.authn import Authenticator
-from fleetward.services.iam.authz import deny_message, global_keys
+from fleetward.services.iam.authz import call_keys, deny_message, via_service_keys
 from fleetward.services.iam.directory import Directory
 
 __all__ = ["DEV_ACCOUNT", "DevAuthenticator", "DevAuthorizer"]
@@ -69,26 +69,8 @@ def _refuse_explicit_deny(principal: Principal, checks: Sequence[Check], base: M
 class DevAuthorizer:
     async def authorize(self, call: Any, checks: Sequence[Check]) -> None:
         """Allow every check but one a resource policy explicitly denies (pipeline step 5)."""
-        principal: Principal = call.principal
-        base = global_keys(
-            principal,
-            source_ip=call.source_ip,
-            now=call.now,
-            secure=call.tls is not None,
-            region=call.region,
-            params=call.params,
-        )
-        _refuse_explicit_deny(principal, checks, base)
+        _refuse_explicit_deny(call.principal, checks, call_keys(call))
 
     async def check(self, ctx: Any, check: Check, params: Mapping[str, Any] | None = None) -> None:
         """A mid-operation check as the caller (Parameter Store -> KMS): as :meth:`authorize`."""
-        base = global_keys(
-            ctx.principal,
-            source_ip=ctx.source_ip,
-            now=ctx.now,
-            secure=bool(getattr(ctx.env.settings, "tls_cert", "")),
-            region=ctx.region,
-            params=params,
-            via_aws_service=True,
-        )
-        _refuse_explicit_deny(ctx.principal, (check,), base)
+        _refuse_explicit_deny(ctx.principal, (check,), via_service_keys(ctx, check, params))

@@ -30,7 +30,7 @@ from fleetward.protocol.errors import AccessDeniedException
 from fleetward.protocol.registry import Check
 from fleetward.services.iam.directory import Directory
 
-__all__ = ["Authorizer", "deny_message", "global_keys", "request_tag_keys"]
+__all__ = ["Authorizer", "call_keys", "deny_message", "global_keys", "request_tag_keys", "via_service_keys"]
 
 _PRINCIPAL_TYPES = {
     PrincipalType.ROOT: "Account",
@@ -123,6 +123,39 @@ def global_keys(
     return keys
 
 
+def call_keys(call: Any) -> dict[str, str | list[str]]:
+    """The global condition keys of the pipeline's ``call`` (step 5)."""
+    return global_keys(
+        call.principal,
+        source_ip=call.source_ip,
+        now=call.now,
+        secure=call.tls is not None,
+        region=call.region,
+        params=call.params,
+    )
+
+
+def via_service_keys(ctx: Any, check: Check, params: Mapping[str, Any] | None) -> dict[str, str | list[str]]:
+    """The global condition keys of a check a service makes with the caller's
+    credentials mid-operation: ``aws:ViaAWSService`` true, and ``aws:CalledVia``
+    (``...First``, ``...Last``) naming the calling service when the check names
+    it in ``kms:viaservice`` (``ssm.<region>.amazonaws.com``)."""
+    keys = global_keys(
+        ctx.principal,
+        source_ip=ctx.source_ip,
+        now=ctx.now,
+        secure=bool(getattr(ctx.env.settings, "tls_cert", "")),
+        region=ctx.region,
+        params=params,
+        via_aws_service=True,
+    )
+    via = (check.keys or {}).get("kms:viaservice")
+    if isinstance(via, str) and via.endswith(".amazonaws.com"):
+        service = f"{via.split('.', 1)[0]}.amazonaws.com"
+        keys.update({"aws:calledvia": [service], "aws:calledviafirst": service, "aws:calledvialast": service})
+    return keys
+
+
 def deny_message(principal: Principal, action: str, resource: str, decision: Decision) -> str:
     """AWS's AccessDenied wording for ``decision``."""
     head = f"User: {principal.arn} is not authorized to perform: {action} on resource: {resource}"
@@ -189,16 +222,7 @@ class Authorizer:
 
     async def authorize(self, call: Any, checks: Sequence[Check]) -> None:
         """Raise AccessDeniedException unless every check is allowed (pipeline step 5)."""
-        principal: Principal = call.principal
-        base = global_keys(
-            principal,
-            source_ip=call.source_ip,
-            now=call.now,
-            secure=call.tls is not None,
-            region=call.region,
-            params=call.params,
-        )
-        await self._run(principal, checks, base, call.audit_extra)
+        await self._run(call.principal, checks, call_keys(call), call.audit_extra)
 
     async def check(self, ctx: Any, check: Check, params: Mapping[str, Any] | None = None) -> None:
         """A mid-operation check "as the caller" (e.g. Parameter Store -> KMS with
@@ -207,20 +231,4 @@ class Authorizer:
         ``aws:ViaAWSService`` is true; ``aws:CalledVia`` (and ``...First``,
         ``...Last``) names the calling service's principal when the check names
         it in ``kms:viaservice`` (``ssm.<region>.amazonaws.com``)."""
-        settings = ctx.env.settings
-        base = global_keys(
-            ctx.principal,
-            source_ip=ctx.source_ip,
-            now=ctx.now,
-            secure=bool(getattr(settings, "tls_cert", "")),
-            region=ctx.region,
-            params=params,
-            via_aws_service=True,
-        )
-        via = (check.keys or {}).get("kms:viaservice")
-        if isinstance(via, str) and via.endswith(".amazonaws.com"):
-            service = f"{via.split('.', 1)[0]}.amazonaws.com"
-            base.update(
-                {"aws:calledvia": [service], "aws:calledviafirst": service, "aws:calledvialast": service}
-            )
-        await self._run(ctx.principal, (check,), base, ctx.audit_extra)
+        await self._run(ctx.principal, (check,), via_service_keys(ctx, check, params), ctx.audit_extra)
