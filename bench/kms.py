@@ -164,7 +164,7 @@ def bench_engine(seconds: float) -> None:
                 return await svc.encrypt(conn, k, plaintext, CONTEXT)
 
             async def dec() -> object:
-                k = await svc.key_of_blob(conn, blob)
+                k = await svc.key_of_blob(conn, blob, "us-east-1")
                 return await svc.decrypt(conn, k, blob, CONTEXT)
 
             for name, fn in (("Encrypt 4 KB", enc), ("Decrypt 4 KB", dec)):

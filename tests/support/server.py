@@ -58,7 +58,7 @@ class Server:
             import psycopg
 
             with psycopg.connect(self.database_url, autocommit=True) as c:
-                cur = c.execute(query.replace("?", "%s"), args)  # type: ignore[arg-type]
+                cur = c.execute(query.replace("?", "%s"), args)  # type: ignore[arg-type,unused-ignore]
                 return [tuple(r) for r in cur.fetchall()] if cur.description else []
         import sqlite3
 
