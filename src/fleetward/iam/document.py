@@ -35,8 +35,8 @@ VERSION: Final = "Policy document must be version 2012-10-17 or greater."
 LEGACY: Final = "The policy failed legacy parsing"
 VENDOR: Final = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
 
-_TOP: Final = frozenset({"Version", "Id", "Statement"})
-_STATEMENT: Final = frozenset(
+TOP_FIELDS: Final = frozenset({"Version", "Id", "Statement"})
+STATEMENT_FIELDS: Final = frozenset(
     {
         "Sid",
         "Effect",
@@ -155,7 +155,7 @@ def _syntax(text: str) -> tuple[Mapping[str, Any], list[Mapping[str, Any]]] | No
         policy = json.loads(text)
     except ValueError:
         return None
-    if not isinstance(policy, dict) or any(k not in _TOP for k in policy):
+    if not isinstance(policy, dict) or any(k not in TOP_FIELDS for k in policy):
         return None
     if "Version" in policy and policy["Version"] not in ("2008-10-17", "2012-10-17"):
         return None
@@ -171,7 +171,7 @@ def _syntax(text: str) -> tuple[Mapping[str, Any], list[Mapping[str, Any]]] | No
 
 
 def _statement_syntax(s: Mapping[str, Any]) -> bool:
-    if any(k not in _STATEMENT for k in s):
+    if any(k not in STATEMENT_FIELDS for k in s):
         return False
     if ("Resource" in s and "NotResource" in s) or ("Action" in s and "NotAction" in s):
         return False

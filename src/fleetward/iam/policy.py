@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from fleetward.iam.conditions import Condition, UnknownOperatorError, compile_condition
+from fleetward.iam.document import STATEMENT_FIELDS, SYNTAX, TOP_FIELDS, VENDOR
 from fleetward.iam.errors import MalformedPolicyError
 from fleetward.iam.statement import CompiledStatement, Effect, PrincipalSpec
 from fleetward.iam.variables import WildcardValue
@@ -27,23 +28,6 @@ __all__ = ["CompiledPolicy", "MalformedPolicyError", "PolicyKind", "compile_poli
 VERSION_2012: Final = "2012-10-17"
 VERSION_2008: Final = "2008-10-17"
 
-SYNTAX: Final = "Syntax errors in policy."
-VENDOR: Final = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
-
-_TOP_FIELDS: Final = frozenset({"Version", "Id", "Statement"})
-_STATEMENT_FIELDS: Final = frozenset(
-    {
-        "Sid",
-        "Effect",
-        "Action",
-        "NotAction",
-        "Resource",
-        "NotResource",
-        "Principal",
-        "NotPrincipal",
-        "Condition",
-    }
-)
 _PRINCIPAL_TYPES: Final = frozenset({"AWS", "Service", "Federated", "CanonicalUser"})
 _VENDOR_RE: Final = re.compile(r"[a-zA-Z0-9.-]+")
 _SID_RE: Final = re.compile(r"[0-9A-Za-z]*")
@@ -94,7 +78,7 @@ def compile_policy(
     if not isinstance(parsed, Mapping):
         raise MalformedPolicyError(SYNTAX, "the document is not a JSON object")
     for field in parsed:
-        if field not in _TOP_FIELDS:
+        if field not in TOP_FIELDS:
             raise MalformedPolicyError(f"Unknown field {field}")
     version = parsed.get("Version", VERSION_2008)
     if version not in (VERSION_2012, VERSION_2008):
@@ -142,7 +126,7 @@ def _compile_statement(index: int, raw: Any, kind: PolicyKind, substitute: bool)
     if not isinstance(raw, Mapping):
         raise MalformedPolicyError(SYNTAX, "a statement must be a JSON object")
     for field in raw:
-        if field not in _STATEMENT_FIELDS:
+        if field not in STATEMENT_FIELDS:
             raise MalformedPolicyError(f"Unknown field {field}")
     sid = raw.get("Sid")
     if sid is not None and not isinstance(sid, str):
