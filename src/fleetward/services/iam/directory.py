@@ -105,24 +105,17 @@ class Directory:
 
     async def _load_user_key(self, conn: Conn, access_key: str) -> Credential | None:
         row = await conn.fetchone(
-            "SELECT k.secret, k.status, u.id, u.account, u.name, u.path, u.tags"
+            "SELECT k.secret, k.status, u.id AS user_id, u.account, u.name, u.path, u.tags AS user_tags"
             " FROM iam_access_keys k JOIN iam_users u ON u.id = k.user_id WHERE k.access_key_id = ?",
             access_key,
         )
         if row is None:
             return None
-        principal = Principal(
-            type=PrincipalType.IAM_USER,
-            account=row["account"],
-            arn=entity_arn(row["account"], "user", row["path"], row["name"]),
-            principal_id=row["id"],
-            access_key=access_key,
-            name=row["name"],
-            entity_id=row["id"],
-            tags=tag_map(orjson.loads(row["tags"])),
-        )
         return Credential(
-            access_key, self._unwrap(row["secret"], access_key), principal, active=row["status"] == "Active"
+            access_key,
+            self._unwrap(row["secret"], access_key),
+            _user_principal(row, access_key),
+            active=row["status"] == "Active",
         )
 
     async def _load_session(self, conn: Conn, access_key: str) -> Credential | None:
@@ -195,15 +188,9 @@ class Directory:
         )
         if row is None:
             return None
-        principal = Principal(
-            type=PrincipalType.IAM_USER,
-            account=row["account"],
-            arn=entity_arn(row["account"], "user", row["path"], row["name"]),
-            principal_id=row["user_id"],
-            access_key=access_key,
-            name=row["name"],
-            entity_id=row["user_id"],
-            tags=tag_map(orjson.loads(row["user_tags"])),
+        principal = _user_principal(
+            row,
+            access_key,
             mfa=bool(row["mfa"]),
             session_created=dt(row["created"]),
             session_expires=dt(row["expires"]),
@@ -283,3 +270,19 @@ class Directory:
 
 def json_tags(tags: dict[str, str]) -> Any:
     return orjson.dumps(tags).decode()
+
+
+def _user_principal(row: Any, access_key: str, **session: Any) -> Principal:
+    """The IAM user that a user's access key or GetSessionToken session acts as
+    (``row``: ``user_id``, ``account``, ``name``, ``path``, ``user_tags``)."""
+    return Principal(
+        type=PrincipalType.IAM_USER,
+        account=row["account"],
+        arn=entity_arn(row["account"], "user", row["path"], row["name"]),
+        principal_id=row["user_id"],
+        access_key=access_key,
+        name=row["name"],
+        entity_id=row["user_id"],
+        tags=tag_map(orjson.loads(row["user_tags"])),
+        **session,
+    )
