@@ -149,7 +149,15 @@ _IN_FACT_REQUIRED = {
 
 @pytest.fixture(scope="module")
 def overrides(server: Server) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {"ssm": {"ResourceType": "Parameter"}}
+    # SSM service settings: a real setting and a value it accepts, so a denied
+    # UpdateServiceSetting would have changed something.
+    out: dict[str, dict[str, Any]] = {
+        "ssm": {
+            "ResourceType": "Parameter",
+            "SettingId": "/ssm/parameter-store/default-parameter-tier",
+            "SettingValue": "Advanced",
+        }
+    }
     # IAM calls name entities that exist (with policies, keys, tags), so a denied
     # change would have something to change.
     iam = server.client("iam")

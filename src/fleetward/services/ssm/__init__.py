@@ -1,4 +1,4 @@
-"""ssm service: Parameter Store (parameters, history and labels, queries, tags, policies)."""
+"""ssm service: Parameter Store (parameters, history and labels, queries, tags, policies) and service settings."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ MODULES: tuple[str, ...] = (
     "parameter_queries",
     "parameter_history",
     "tagging",
+    "service_settings",
 )
 
 

@@ -18,6 +18,7 @@ Exception tree (all :class:`~fleetward.protocol.errors.AWSError`)::
     PoliciesLimitExceededException / IncompatiblePolicyException   parameter policies
     InvalidFilterKey / InvalidFilterOption / InvalidFilterValue / InvalidNextToken   queries
     InvalidResourceId / InvalidResourceType / TooManyTagsError                       tagging
+    ServiceSettingNotFound                a setting id the service does not have
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ __all__ = [
     "ParameterVersionLabelLimitExceeded",
     "ParameterVersionNotFound",
     "PoliciesLimitExceededException",
+    "ServiceSettingNotFound",
     "TooManyTagsError",
     "UnsupportedParameterType",
 ]
@@ -157,6 +159,14 @@ class InvalidResourceType(AWSError):
 
 class TooManyTagsError(AWSError):
     default_message = "The Targets parameter includes too many tags. Remove one or more tags and try again."
+
+
+class ServiceSettingNotFound(AWSError):
+    # The model's documentation of the error.
+    default_message = (
+        "The specified service setting wasn't found. Either the service name or the setting hasn't been "
+        "provisioned by the Amazon Web Services service team."
+    )
 
 
 class InternalServerError(AWSError):

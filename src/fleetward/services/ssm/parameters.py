@@ -47,6 +47,7 @@ from fleetward.services.ssm.parameter_policies import (
     store_policies,
 )
 from fleetward.services.ssm.secure import DEFAULT_KEY, ciphertext_text, open_value, seal_value
+from fleetward.services.ssm.service_settings import DEFAULT_PARAMETER_TIER, setting_value
 
 __all__ = [
     "check_tag_keys",
@@ -68,7 +69,6 @@ STANDARD_LIMIT = 4096
 ADVANCED_LIMIT = 8192
 MAX_STANDARD_PARAMETERS = 10_000
 MAX_ADVANCED_PARAMETERS = 100_000
-DEFAULT_TIER_SETTING = "/ssm/parameter-store/default-parameter-tier"
 # The data types botocore's model lists for PutParameter.
 DATA_TYPES = ("text", "aws:ec2:image", "aws:ssm:integration")
 _AMI = re.compile(r"ami-([0-9a-f]{8}|[0-9a-f]{17})")
@@ -272,13 +272,8 @@ async def _authz_put(ctx: CallContext, req: dict[str, Any]) -> list[Check]:
 
 
 async def _default_tier(ctx: CallContext) -> str:
-    row = await ctx.conn.fetchone(
-        "SELECT value FROM service_settings WHERE account = ? AND region = ? AND setting_id = ?",
-        ctx.account,
-        ctx.region,
-        DEFAULT_TIER_SETTING,
-    )
-    return str(row[0]) if row else "Standard"
+    """The tier of a put that names none: the account's default-parameter-tier setting."""
+    return await setting_value(ctx.conn, ctx.account, ctx.region, DEFAULT_PARAMETER_TIER)
 
 
 def choose_tier(
