@@ -18,6 +18,7 @@ from fleetward.services.iam.entities import GROUP, ROLE, USER, Kind, authz_accou
 from fleetward.services.iam.errors import NoSuchEntity
 from fleetward.services.iam.instance_profiles import profile_arn
 from fleetward.services.iam.managed import managed_policies
+from fleetward.services.iam.policies import policy_out
 
 _LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 
@@ -135,37 +136,16 @@ async def _policy_detail(ctx: CallContext, p: store.PolicyInfo) -> dict[str, Any
                 p.arn,
             )
         ]
-    boundary_uses = 0
-    for table in ("iam_users", "iam_roles"):
-        row = await ctx.conn.fetchone(
-            f"SELECT COUNT(*) FROM {table} WHERE account = ? AND boundary_arn = ?", ctx.account, p.arn
-        )
-        boundary_uses += int(row[0]) if row else 0
-    detail: dict[str, Any] = {
-        "PolicyName": p.name,
-        "PolicyId": p.policy_id,
-        "Arn": p.arn,
-        "Path": p.path,
-        "DefaultVersionId": p.default_version,
-        "AttachmentCount": await store.attachment_count(
-            ctx.conn, p.arn, ctx.account if p.aws_managed else None
-        ),
-        "PermissionsBoundaryUsageCount": boundary_uses,
-        "IsAttachable": True,
-        "CreateDate": store.dt(p.created),
-        "UpdateDate": store.dt(p.updated),
-        "PolicyVersionList": [
-            {
-                "Document": store.encode_document(doc),
-                "VersionId": vid,
-                "IsDefaultVersion": vid == p.default_version,
-                "CreateDate": store.dt(created),
-            }
-            for vid, doc, created in versions
-        ],
-    }
-    if p.description:
-        detail["Description"] = p.description
+    detail = await policy_out(ctx, p, description=True)
+    detail["PolicyVersionList"] = [
+        {
+            "Document": store.encode_document(doc),
+            "VersionId": vid,
+            "IsDefaultVersion": vid == p.default_version,
+            "CreateDate": store.dt(created),
+        }
+        for vid, doc, created in versions
+    ]
     return detail
 
 

@@ -34,7 +34,7 @@ async def _policy_tags(ctx: CallContext, p: store.PolicyInfo) -> list[dict[str, 
     return store.load_tags(row[0]) if row else []
 
 
-async def _policy_out(
+async def policy_out(
     ctx: CallContext, p: store.PolicyInfo, *, description: bool = False, tags: bool | None = None
 ) -> dict[str, Any]:
     """The ``Policy`` shape as each call returns it, like IAM: ``Description`` (when
@@ -106,13 +106,13 @@ async def create_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
         float(ctx.now),
     )
     policy = await store.get_policy(ctx.conn, ctx.account, arn)
-    return {"Policy": await _policy_out(ctx, policy, tags=False)}
+    return {"Policy": await policy_out(ctx, policy, tags=False)}
 
 
 @operation("iam", "GetPolicy", read_only=True, authorize=authz_policy("GetPolicy"))
 async def get_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     policy = await store.get_policy(ctx.conn, ctx.account, req["PolicyArn"])
-    return {"Policy": await _policy_out(ctx, policy, description=True, tags=True)}
+    return {"Policy": await policy_out(ctx, policy, description=True, tags=True)}
 
 
 @operation("iam", "ListPolicies", read_only=True, authorize=authz_policy("ListPolicies"))
@@ -132,7 +132,7 @@ async def list_policies(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]
     for p in infos:
         if not p.path.startswith(prefix):
             continue
-        shaped = await _policy_out(ctx, p)
+        shaped = await policy_out(ctx, p)
         if req.get("OnlyAttached") and not shaped["AttachmentCount"]:
             continue
         out.append(shaped)
