@@ -26,20 +26,26 @@ def _check_duration(value: int | None) -> int:
     return value
 
 
-@operation("iam", "CreateRole", authorize=authz_entity("CreateRole", ROLE))
-async def create_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
-    path = store.check_path(req.get("Path"))
-    name = req["RoleName"]
-    trust = req["AssumeRolePolicyDocument"]
+async def _check_trust(ctx: CallContext, doc: str) -> None:
+    """IAM's write-time checks of a role trust policy: syntax, size, STS-only
+    actions, and principals that exist in the accounts held here."""
     store.compile_document(
-        trust,
+        doc,
         kind=PolicyKind.RESOURCE,
         name="AssumeRolePolicyDocument",
         max_length=MAX_TRUST,
         quota="ACLSizePerRole",
         trust=True,
     )
-    await check_trust_principals(ctx.conn, trust)
+    await check_trust_principals(ctx.conn, doc)
+
+
+@operation("iam", "CreateRole", authorize=authz_entity("CreateRole", ROLE))
+async def create_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
+    path = store.check_path(req.get("Path"))
+    name = req["RoleName"]
+    trust = req["AssumeRolePolicyDocument"]
+    await _check_trust(ctx, trust)
     max_duration = _check_duration(req.get("MaxSessionDuration"))
     tags = check_tags(req.get("Tags"))
     boundary = req.get("PermissionsBoundary")
@@ -114,15 +120,7 @@ async def delete_role(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
 async def update_assume_role_policy(ctx: CallContext, req: dict[str, Any]) -> dict[str, Any]:
     row = await entity_row(ctx.conn, ROLE, ctx.account, req["RoleName"])
     doc = req["PolicyDocument"]
-    store.compile_document(
-        doc,
-        kind=PolicyKind.RESOURCE,
-        name="AssumeRolePolicyDocument",
-        max_length=MAX_TRUST,
-        quota="ACLSizePerRole",
-        trust=True,
-    )
-    await check_trust_principals(ctx.conn, doc)
+    await _check_trust(ctx, doc)
     await ctx.conn.execute("UPDATE iam_roles SET trust_policy = ? WHERE id = ?", doc, row["id"])
     store.invalidate(ctx.env)
     return {}
