@@ -282,6 +282,17 @@ def test_errors_as_aws(server: Server) -> None:
     assert err(kms.enable_key, KeyId=alias)[0] == "NotFoundException"  # aliases not accepted here
 
 
+def _lockout_policy(server: Server) -> str:
+    """A key policy that gives the key to another user only: it locks the caller out."""
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": other_user(server)},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
 def test_key_policy_get_put_lockout(server: Server) -> None:
     kms = server.client("kms")
     meta = new_key(server)
@@ -294,19 +305,7 @@ def test_key_policy_get_put_lockout(server: Server) -> None:
         with pytest.raises(botocore.exceptions.ClientError) as e:
             call(KeyId=meta["KeyId"], PolicyName="other", **kw)
         assert (code_of(e), msg_of(e)) == ("NotFoundException", "No such policy exists")
-    lockout = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": other_user(server)},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                }
-            ],
-        }
-    )
+    lockout = _lockout_policy(server)
     with pytest.raises(botocore.exceptions.ClientError) as e:
         kms.put_key_policy(KeyId=meta["KeyId"], PolicyName="default", Policy=lockout)
     assert code_of(e) == "MalformedPolicyDocumentException"
@@ -319,19 +318,7 @@ def test_key_policy_get_put_lockout(server: Server) -> None:
 
 def test_lockout_bypass_and_policy_size(server: Server) -> None:
     kms = server.client("kms")
-    lockout = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": other_user(server)},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                }
-            ],
-        }
-    )
+    lockout = _lockout_policy(server)
     with pytest.raises(botocore.exceptions.ClientError) as e:
         kms.create_key(Policy=lockout)
     assert (code_of(e), msg_of(e)) == (

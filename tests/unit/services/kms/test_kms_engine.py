@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from fleetward.auth.principal import Principal, PrincipalType
-from fleetward.clock import Clock
 from fleetward.crypto import kms_blob, seal
 from fleetward.services.context import CallContext, ServiceEnv
 from fleetward.services.kms import rewrap, workers
@@ -22,24 +19,7 @@ from fleetward.services.kms.errors import (
     NotFoundException,
 )
 from fleetward.services.kms.model import DAY, KeyEvent, KeyManager, KeyState
-from fleetward.storage import migrate
-from fleetward.storage.db import open_database
-
-ACCOUNT = "111122223333"
-REGION = "us-east-1"
-
-
-@pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[ServiceEnv]:
-    url = f"sqlite:///{tmp_path / 'fw.db'}"
-    migrate.upgrade(url)
-    db = await open_database(url)
-    settings = SimpleNamespace(data_dir=tmp_path, test_mode=True, dev=False, tls_cert="")
-    e = ServiceEnv(db=db, clock=Clock(), settings=settings, region=REGION)
-    e.extras["keyring"] = seal.init_root(tmp_path)
-    e.extras["kms"] = KeyService(e)
-    yield e
-    await db.close()
+from tests.unit.services.kms.conftest import ACCOUNT, REGION
 
 
 def svc(env: ServiceEnv) -> KeyService:
